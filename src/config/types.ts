@@ -1,0 +1,165 @@
+// The validated, immutable configuration model. Everything outside src/config uses these
+// types, never the raw YAML. The model is plain data (arrays and records, no Maps or
+// classes) so the master can send it to workers over IPC as JSON unchanged.
+
+/** Milliseconds. Written in the file as a string with a unit: 250ms, 5s, 2m, 1h. */
+export type Duration = number;
+
+export type Family = 4 | 6;
+
+/** One concrete socket address (a port range in the file expands into several). */
+export interface SocketAddress {
+  readonly host: string; // "127.0.0.1", "::1", "0.0.0.0", "::"
+  readonly port: number;
+  readonly family: Family;
+  /** Canonical text: "127.0.0.1:8080" or "[::1]:8080". Identity of a listener across reloads. */
+  readonly key: string;
+}
+
+/** Where a value came from in the config file, for messages that point back at it. */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number; // 1-based
+  readonly col: number; // 1-based
+}
+
+export interface Timeouts {
+  readonly connect: Duration;
+  readonly client: Duration;
+  readonly server: Duration;
+  readonly queue: Duration;
+  readonly httpRequest: Duration; // key "http-request"
+  readonly keepAlive: Duration; // key "keep-alive"
+  readonly tunnel: Duration;
+}
+
+/** HTTP status code (as a string key, JSON-friendly) → page body. Always holds 400, 403, 404, 408, 413, 431, 500, 502, 503, 504. */
+export type ErrorPages = Readonly<Record<string, ErrorPage>>;
+
+export interface ErrorPage {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  /** Absolute path of the file it was read from; undefined for a built-in page. */
+  readonly file?: string;
+}
+
+export interface HeaderOps {
+  /** Header name → value template; variables like ${generation} are expanded per request. */
+  readonly set: readonly (readonly [name: string, template: string])[];
+  /** Header names to remove (compared case-insensitively). */
+  readonly remove: readonly string[];
+}
+
+export interface HeaderRules {
+  readonly request: HeaderOps;
+  readonly response: HeaderOps;
+}
+
+/** A host pattern: exact name, or "*.suffix" (matches any name ending in ".suffix"). Lower-cased. */
+export type HostPattern =
+  | { readonly kind: 'exact'; readonly name: string }
+  | { readonly kind: 'suffix'; readonly suffix: string }; // suffix includes the leading dot
+
+export interface Route {
+  /** Index in the frontend's list, or the `name` given in the file. Used in logs and ${route}. */
+  readonly name: string;
+  /** Empty means any host. */
+  readonly hosts: readonly HostPattern[];
+  /** Path prefix; undefined means any path. */
+  readonly path?: string;
+  readonly backend: string;
+  readonly headers: HeaderRules;
+}
+
+export type FrontendMode = 'http' | 'tcp';
+
+export interface Frontend {
+  readonly name: string;
+  readonly mode: FrontendMode;
+  readonly binds: readonly SocketAddress[];
+  /** http mode only; tcp mode uses defaultBackend. */
+  readonly routes: readonly Route[];
+  readonly defaultBackend?: string;
+  readonly headers: HeaderRules;
+  /** Global timeouts with this frontend's overrides applied. */
+  readonly timeouts: Timeouts;
+  /** Global error pages with this frontend's overrides applied. */
+  readonly errors: ErrorPages;
+  /** Max concurrent client connections per worker; undefined means unlimited. */
+  readonly maxconn?: number;
+}
+
+export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'random' | 'source' | 'uri';
+
+export interface HealthCheck {
+  readonly type: 'tcp' | 'http';
+  readonly interval: Duration;
+  /** Per-check timeout; default: the interval, capped by timeouts.connect for the connect phase. */
+  readonly timeout: Duration;
+  readonly rise: number;
+  readonly fall: number;
+  /** http checks only. */
+  readonly method: string;
+  readonly path: string;
+  /** Host header for http checks; default: the server address. */
+  readonly host?: string;
+  /** Inclusive status range counted as healthy; default 200-399. */
+  readonly expect: { readonly min: number; readonly max: number };
+}
+
+export type AdminState = 'ready' | 'drain' | 'maint';
+
+export interface Server {
+  readonly name: string;
+  readonly address: SocketAddress;
+  readonly weight: number; // default 1; 0 takes no new traffic
+  /** Max concurrent connections/requests to this server per worker; undefined = unlimited. */
+  readonly maxconn?: number;
+  readonly backup: boolean;
+  /** Admin state as configured; default 'ready'. */
+  readonly admin: AdminState;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly balance: BalanceAlgorithm;
+  readonly servers: readonly Server[];
+  readonly health?: HealthCheck;
+  /** Retries on another candidate after a connection failure; default 2. */
+  readonly retries: number;
+  /** Max waiting requests; beyond it a request is turned away at once (503). Undefined = unbounded count (still bounded in time by timeouts.queue). */
+  readonly maxqueue?: number;
+  /** Consecutive connection failures that mark a server down (passive check); default 3. 0 disables. */
+  readonly passiveFall: number;
+  /** Global timeouts with this backend's overrides applied. */
+  readonly timeouts: Timeouts;
+}
+
+export interface Limits {
+  readonly requestLine: number; // bytes; "request-line"
+  readonly headerSize: number; // bytes of the whole header block; "header-size"
+  readonly headerCount: number; // "header-count"
+}
+
+export interface AccessLog {
+  /** 'stdout', 'off', or an absolute file path. */
+  readonly target: 'stdout' | 'off' | { readonly file: string };
+}
+
+export interface Config {
+  /** Absolute path of the file, or "<demo>" for the built-in demo. */
+  readonly source: string;
+  /** Short hash of the file's bytes (and of every file it references), for status. */
+  readonly hash: string;
+  readonly workers: number;
+  /** Absolute path of the control socket. */
+  readonly control: string;
+  readonly drain: { readonly timeout: Duration; readonly migrate: boolean };
+  readonly timeouts: Timeouts;
+  readonly limits: Limits;
+  readonly log: AccessLog;
+  readonly stats?: { readonly bind: SocketAddress };
+  readonly frontends: readonly Frontend[];
+  readonly backends: readonly Backend[];
+}

@@ -1,0 +1,45 @@
+// Errors carry a stable code (never match on message text), where they came from, and
+// whether retrying the operation elsewhere is safe.
+
+export type ErrorSource = 'client' | 'server' | 'config' | 'internal';
+
+export type ErrorCode =
+  | 'HANDOFF_ERR_CONFIG'
+  | 'HANDOFF_ERR_BIND'
+  | 'HANDOFF_ERR_CONNECT'
+  | 'HANDOFF_ERR_CONNECT_TIMEOUT'
+  | 'HANDOFF_ERR_NO_SERVER'
+  | 'HANDOFF_ERR_QUEUE_TIMEOUT'
+  | 'HANDOFF_ERR_QUEUE_FULL'
+  | 'HANDOFF_ERR_SERVER_TIMEOUT'
+  | 'HANDOFF_ERR_SERVER_RESET'
+  | 'HANDOFF_ERR_BAD_RESPONSE'
+  | 'HANDOFF_ERR_BAD_REQUEST'
+  | 'HANDOFF_ERR_CLIENT_TIMEOUT'
+  | 'HANDOFF_ERR_CLIENT_ABORT'
+  | 'HANDOFF_ERR_RELOAD'
+  | 'HANDOFF_ERR_CONTROL'
+  | 'HANDOFF_ERR_IPC'
+  | 'HANDOFF_ERR_INTERNAL';
+
+export class HandoffError extends Error {
+  readonly code: ErrorCode;
+  readonly source: ErrorSource;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, source: ErrorSource, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HandoffError';
+    this.code = code;
+    this.source = source;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** The errno-style code of a Node system error ("ECONNREFUSED"), or undefined. */
+export function systemCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return undefined;
+}

@@ -1,0 +1,61 @@
+import net from 'node:net';
+import { waitUntil } from './wait.js';
+
+/** A port that was free a moment ago (bind to 0, read, close). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on host:port. */
+export async function waitForListen(port: number, host = '127.0.0.1', timeoutMs = 15_000): Promise<void> {
+  await waitUntil(`a listener on ${host}:${port}`, () => canConnect(port, host), timeoutMs, 25);
+}
+
+export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Send raw bytes, then collect everything the peer sends until it closes the connection
+ * (or timeoutMs passes, which rejects). For conformance tests that need the exact bytes.
+ */
+export function rawExchange(port: number, data: string | Buffer, opts: { host?: string; timeoutMs?: number; end?: boolean } = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: opts.host ?? '127.0.0.1' });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no close from peer within ${opts.timeoutMs ?? 10_000} ms; got: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`));
+    }, opts.timeoutMs ?? 10_000);
+    s.on('connect', () => {
+      s.write(data);
+      if (opts.end) s.end();
+    });
+    s.on('data', (c) => chunks.push(c));
+    s.on('error', (err) => {
+      // A reset after the response still counts as an answer; the caller checks bytes.
+      if (chunks.length === 0) {
+        clearTimeout(timer);
+        reject(err);
+      }
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+  });
+}
