@@ -130,8 +130,8 @@ export interface Backend {
   readonly retries: number;
   /** Max waiting requests; beyond it a request is turned away at once (503). Undefined = unbounded count (still bounded in time by timeouts.queue). */
   readonly maxqueue?: number;
-  /** Consecutive connection failures that mark a server down (passive check); default 3. 0 disables. */
-  readonly passiveFall: number;
+  /** Passive health: `fall` consecutive connection failures seen by traffic mark a server down (0 disables); without active checks it is tried again after `cooldown`. Defaults 3 and 5s. */
+  readonly passive: { readonly fall: number; readonly cooldown: Duration };
   /** Global timeouts with this backend's overrides applied. */
   readonly timeouts: Timeouts;
 }

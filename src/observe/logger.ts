@@ -1,0 +1,56 @@
+// Operational log (not the access log): one line per event on stderr,
+//   2026-11-26T16:24:15.123Z info  master  reload finished generation=3 duration_ms=120
+// Fields are key=value (values with spaces are JSON-quoted) so lines stay greppable and
+// tests can match them. HANDOFF_LOG_LEVEL=debug|info|warn|error (default info).
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+export type Fields = Readonly<Record<string, string | number | boolean | undefined | null>>;
+
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+function threshold(): number {
+  const env = process.env.HANDOFF_LOG_LEVEL as Level | undefined;
+  return env && env in ORDER ? ORDER[env] : ORDER.info;
+}
+
+function formatValue(v: string | number | boolean): string {
+  const s = String(v);
+  return s === '' || /[\s"=]/.test(s) ? JSON.stringify(s) : s;
+}
+
+export interface Logger {
+  debug(message: string, fields?: Fields): void;
+  info(message: string, fields?: Fields): void;
+  warn(message: string, fields?: Fields): void;
+  error(message: string, fields?: Fields): void;
+  /** A logger whose lines carry these fields too. */
+  child(fields: Fields): Logger;
+}
+
+export type Sink = (line: string) => void;
+
+const stderrSink: Sink = (line) => {
+  process.stderr.write(line + '\n');
+};
+
+export function createLogger(component: string, base: Fields = {}, sink: Sink = stderrSink): Logger {
+  const min = threshold();
+  const write = (level: Level, message: string, fields?: Fields) => {
+    if (ORDER[level] < min) return;
+    let line = `${new Date().toISOString()} ${level.padEnd(5)} ${component.padEnd(7)} ${message}`;
+    for (const src of [base, fields]) {
+      if (!src) continue;
+      for (const [k, v] of Object.entries(src)) {
+        if (v !== undefined && v !== null) line += ` ${k}=${formatValue(v)}`;
+      }
+    }
+    sink(line);
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    child: (fields) => createLogger(component, { ...base, ...fields }, sink),
+  };
+}
