@@ -33,7 +33,7 @@ export interface ServerState {
   readonly active: number;
   /** True when this server may take a new request now: up (or starting with no checks), admin ready, weight > 0, and below maxconn. */
   available(): boolean;
-  /** True when up and admin ready, regardless of maxconn (a candidate worth queueing for). */
+  /** True when up, admin ready and weight > 0, regardless of maxconn (a candidate worth queueing for). */
   usable(): boolean;
 }
 
@@ -63,4 +63,63 @@ export type HealthKey = string; // `${backend}/${server}@${address}`
 
 export interface HealthSnapshot {
   readonly servers: Readonly<Record<HealthKey, { readonly operational: OperationalState; readonly admin?: AdminState; readonly since: number }>>;
+}
+
+/** Where a health decision is applied: a BackendRuntime in a worker, or a forwarder in the master. */
+export interface HealthTarget {
+  /** Set the server's operational state; unknown keys are ignored. */
+  applyState(key: HealthKey, operational: OperationalState, cause: StateCause): unknown;
+  /** The server's current operational state, when the target holds it (so passive failures and snapshots count). */
+  currentState?(key: HealthKey): OperationalState | undefined;
+}
+
+export interface ServerCounters {
+  /** Slots handed out (requests or TCP connections sent to this server). */
+  readonly requests: number;
+  /** Connection attempts reported failed through Slot.connectFailed. */
+  readonly connectFailures: number;
+  /** Changes of operational or admin state. */
+  readonly stateChanges: number;
+}
+
+export interface ServerStats extends ServerCounters {
+  readonly name: string;
+  readonly address: string;
+  readonly key: HealthKey;
+  readonly backup: boolean;
+  readonly weight: number;
+  readonly maxconn?: number;
+  readonly operational: OperationalState;
+  readonly admin: AdminState;
+  /** Date.now() of the last operational change (or of creation). */
+  readonly since: number;
+  readonly active: number;
+  /** Consecutive connection failures since the last success. */
+  readonly passiveFailures: number;
+}
+
+export interface QueueCounters {
+  /** Requests that had to wait. */
+  readonly queued: number;
+  readonly timeouts: number;
+  /** Turned away at once because the queue was at maxqueue. */
+  readonly full: number;
+  /** The client went away while waiting. */
+  readonly aborted: number;
+}
+
+export interface BackendStats {
+  readonly name: string;
+  readonly balance: string;
+  readonly queueLength: number;
+  readonly queue: QueueCounters;
+  readonly servers: readonly ServerStats[];
+  readonly totals: {
+    readonly active: number;
+    readonly requests: number;
+    readonly connectFailures: number;
+    /** Requests rejected because no server was usable. */
+    readonly noServer: number;
+    readonly serversUp: number;
+  };
 }
