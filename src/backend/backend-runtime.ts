@@ -133,6 +133,15 @@ export class BackendRuntime implements HealthTarget {
     return s ? this.take(s, 0) : undefined;
   }
 
+  /**
+   * A slot for a connection that already exists (a tunnel migrated from an older
+   * generation): counted against the server's maxconn like any other, even beyond it,
+   * because refusing would mean cutting a live connection.
+   */
+  adoptSlot(server: ServerRuntime): Slot {
+    return this.take(server, 0);
+  }
+
   /** A slot at once, or after waiting in the queue; see the file header for the rejections. */
   acquire(ctx: SelectionContext, options: AcquireOptions = {}): Promise<Slot> {
     const { exclude, signal } = options;

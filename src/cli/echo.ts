@@ -38,6 +38,9 @@ function stopSignal(): Promise<NodeJS.Signals> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Started with an IPC channel (the built-in demo): stop when the parent goes away, so
+    // a killed demo leaves no backend behind.
+    if (process.send) process.on('disconnect', () => onSignal('SIGTERM'));
   });
 }
 

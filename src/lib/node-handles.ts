@@ -122,19 +122,40 @@ export function pendingWriteBytes(socket: net.Socket): number {
 }
 
 /**
- * Stop reading from the kernel at once. Unlike socket.pause(), which lets the stream keep
- * filling its buffer, nothing more is read after this returns: bytes still in the kernel
- * stay there and move with the socket.
+ * Stop reading from the kernel at once, and keep it stopped. socket.pause() is not enough:
+ * a paused stream goes on reading until its buffer is full, and net.Socket restarts the
+ * handle's reader whenever the stream asks for more (Socket._read checks only
+ * `_handle.reading`). So the reader is stopped and the flag left set: net.Socket then
+ * believes it is reading and never restarts it. Bytes still in the kernel stay there
+ * and move with the socket. resumeReading() undoes it.
  */
 export function stopReading(socket: net.Socket): void {
   const h = socketHandle(socket);
   if (!h) return;
-  if (h.reading !== false) {
-    h.reading = false;
-    h.readStop();
-  }
-  // Keep the stream from calling readStart again on its own (resume/read would).
-  socket.pause();
+  h.readStop();
+  h.reading = true;
+}
+
+/** Undo stopReading(): the kernel reader runs again (a migration that did not happen). */
+export function resumeReading(socket: net.Socket): void {
+  const h = socketHandle(socket);
+  if (!h) return;
+  h.readStart();
+  h.reading = true;
+}
+
+/**
+ * Bytes the socket's stream has read from the kernel but not yet delivered (a paused
+ * stream buffers). Removes them from the stream. Call after stopReading().
+ */
+export function takeBuffered(socket: net.Socket): Buffer {
+  const chunks: Buffer[] = [];
+  const listeners = socket.listeners('data') as ((b: Buffer) => void)[];
+  socket.removeAllListeners('data');
+  let chunk: Buffer | null;
+  while ((chunk = socket.read() as Buffer | null) !== null) chunks.push(chunk);
+  for (const l of listeners) socket.on('data', l);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /**

@@ -54,3 +54,14 @@ export function createLogger(component: string, base: Fields = {}, sink: Sink = 
     child: (fields) => createLogger(component, { ...base, ...fields }, sink),
   };
 }
+
+/** A logger that drops the lines `keep` rejects (e.g. health changes a worker merely applies). */
+export function filteredLogger(log: Logger, keep: (level: Level, message: string, fields?: Fields) => boolean): Logger {
+  return {
+    debug: (m, f) => keep('debug', m, f) && log.debug(m, f),
+    info: (m, f) => keep('info', m, f) && log.info(m, f),
+    warn: (m, f) => keep('warn', m, f) && log.warn(m, f),
+    error: (m, f) => keep('error', m, f) && log.error(m, f),
+    child: (fields) => filteredLogger(log.child(fields), keep),
+  };
+}

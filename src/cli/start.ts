@@ -1,0 +1,64 @@
+// `handoff start [-f FILE]`: run the master in the foreground. Without -f: the built-in
+// demo. Signals: SIGHUP reload; SIGTERM/SIGINT graceful stop (a second one: immediate);
+// SIGQUIT immediate stop.
+import { Master, ReloadFailure } from '../master/master.js';
+import { startDemo, type Demo } from '../demo/demo.js';
+import { createLogger } from '../observe/logger.js';
+import { command, parse, UsageError } from './args.js';
+
+const HELP = `usage: handoff start [-f FILE] [--port N]
+
+Run handoff in the foreground: the master binds every listener once and runs the workers
+in generations. Without -f, the built-in demo (its own backends, HTTP on 127.0.0.1:8080).
+  -f, --file FILE   the configuration file
+  --port N          the demo's HTTP port (default 8080; TCP on N+1, stats on N+2)
+
+Signals: SIGHUP reload, SIGTERM/SIGINT graceful stop, SIGQUIT immediate stop.`;
+
+export async function run(argv: string[]): Promise<number> {
+  return command(HELP, async () => {
+    const { values } = parse(argv, { file: { type: 'string', short: 'f' }, port: { type: 'string' } });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const log = createLogger('master', { pid: process.pid });
+    let demo: Demo | undefined;
+    let file = values.file;
+    if (file === undefined) {
+      const port = values.port === undefined ? 8080 : Number(values.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65533) throw new UsageError(`--port must be a port number, got '${values.port}'`);
+      demo = await startDemo(port);
+      file = demo.configFile;
+    } else if (values.port !== undefined) {
+      throw new UsageError('--port is for the built-in demo; with -f the config names the ports');
+    }
+
+    const master = new Master(file);
+    let signals = 0;
+    const onStop = (now: boolean) => {
+      signals++;
+      void master.stop(now || signals > 1);
+    };
+    process.on('SIGTERM', () => onStop(false));
+    process.on('SIGINT', () => onStop(false));
+    process.on('SIGQUIT', () => onStop(true));
+    process.on('SIGHUP', () => {
+      master.reload().then(
+        (a) => log.info('reload by SIGHUP done', { generation: a.generation, duration_ms: a.durationMs }),
+        (err: Error) => log.warn('reload by SIGHUP failed', { reason: err.message.split('\n')[0] }),
+      );
+    });
+    try {
+      await master.start();
+    } catch (err) {
+      console.error(`handoff start: ${err instanceof ReloadFailure ? `invalid config\n${err.message}` : (err as Error).message}`);
+      await demo?.stop();
+      return 1;
+    }
+    if (demo) console.log(demo.help);
+    await master.finishedPromise;
+    await demo?.stop();
+    return 0;
+  });
+}

@@ -1,0 +1,200 @@
+// A generation: the workers started for one config, numbered monotonically, with its life
+// cycle as an explicit state:
+//
+//   starting ──all ready──▶ active ──a newer one is active──▶ draining ──all exited──▶ stopped
+//      └──a worker fails, crashes or times out──▶ failed (its workers are killed)
+//
+// While active, a worker that dies is replaced (same config, current sockets and health),
+// with a growing delay when it keeps crashing. A draining generation has a hard deadline;
+// the master SIGKILLs what is left a grace period after it (invariant I4).
+import type { Config } from '../config/types.js';
+import type { HealthSnapshot } from '../backend/types.js';
+import type { Logger } from '../observe/logger.js';
+import type { GenerationState, GenerationStatus } from '../protocol/control.js';
+import type { WorkerMessage } from '../protocol/ipc.js';
+import type { ListenerRegistry } from './listener-registry.js';
+import { WorkerProcess } from './worker-process.js';
+
+/** How long after the drain deadline a worker may take to exit before SIGKILL. */
+export const KILL_GRACE_MS = 2000;
+/** Bound on a worker's start (fork, load, listen). */
+export const START_TIMEOUT_MS = 15_000;
+const MAX_BACKOFF_MS = 10_000;
+/** A worker that lived this long resets the crash backoff. */
+const STABLE_MS = 30_000;
+
+export interface GenerationDeps {
+  readonly log: Logger;
+  readonly listeners: ListenerRegistry;
+  readonly health: () => HealthSnapshot;
+  readonly onWorkerMessage: (gen: Generation, worker: WorkerProcess, message: WorkerMessage, handle: unknown) => void;
+  /** Called when the last worker of the generation has exited. */
+  readonly onStopped: (gen: Generation) => void;
+}
+
+export interface DrainTotals {
+  migrated: number;
+  closedIdle: number;
+  timedOut: number;
+  killed: number;
+}
+
+export class Generation {
+  state: GenerationState = 'starting';
+  readonly startedAt = Date.now();
+  drainDeadline: number | undefined;
+  /** Workers now alive (replaced ones are removed). */
+  workers: WorkerProcess[] = [];
+  crashes = 0;
+  private recentCrashes = 0;
+  private readonly killed = new Set<number>();
+  private readonly exitedDrains: DrainTotals = { migrated: 0, closedIdle: 0, timedOut: 0, killed: 0 };
+  private replaceTimers = new Set<NodeJS.Timeout>();
+  private stoppedWaiters: (() => void)[] = [];
+  /** Reload that drained this generation (to report its drain totals). */
+  drainedBy: number | undefined;
+
+  constructor(
+    readonly number: number,
+    readonly config: Config,
+    private readonly deps: GenerationDeps,
+  ) {}
+
+  private spawn(index: number): WorkerProcess {
+    const w = new WorkerProcess(this.number, index, {
+      onMessage: (worker, message, handle) => this.deps.onWorkerMessage(this, worker, message, handle),
+      onExit: (worker, code, signal) => this.onWorkerExit(worker, code, signal),
+    }, this.deps.log);
+    this.workers.push(w);
+    return w;
+  }
+
+  private listenersFor() {
+    const keys = this.config.frontends.flatMap((f) => f.binds.map((b) => b.key));
+    return keys.map((key) => {
+      const l = this.deps.listeners.get(key);
+      if (!l) throw new Error(`no listening socket for ${key}`);
+      return { key, handle: l.handle };
+    });
+  }
+
+  /** Start every worker; resolves when all are ready. On failure every worker is killed and it rejects. */
+  async start(): Promise<void> {
+    const listeners = this.listenersFor();
+    const health = this.deps.health();
+    try {
+      const started = [];
+      for (let i = 0; i < this.config.workers; i++) {
+        started.push(this.spawn(i).start({ config: this.config, health, listeners }, START_TIMEOUT_MS));
+      }
+      await Promise.all(started);
+      this.state = 'active';
+    } catch (err) {
+      this.state = 'failed';
+      for (const w of this.workers) w.kill('SIGKILL');
+      await Promise.all(this.workers.map((w) => w.exited));
+      throw err;
+    }
+  }
+
+  private onWorkerExit(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null) {
+    if (w.drained) {
+      this.exitedDrains.migrated += w.drained.migrated;
+      this.exitedDrains.closedIdle += w.drained.closedIdle;
+      this.exitedDrains.timedOut += w.drained.timedOut;
+    }
+    if (this.killed.has(w.pid)) this.exitedDrains.killed++;
+    this.workers = this.workers.filter((x) => x !== w);
+    if (this.state === 'active') {
+      // A crash in the active generation: replace it, backing off if it keeps crashing.
+      this.crashes++;
+      if (Date.now() - w.startedAt > STABLE_MS) this.recentCrashes = 0;
+      const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.recentCrashes);
+      this.recentCrashes++;
+      this.deps.log.warn('worker died; replacing it', { gen: this.number, pid: w.pid, code, signal, crashes: this.crashes, in_ms: delay });
+      const timer = setTimeout(() => {
+        this.replaceTimers.delete(timer);
+        if (this.state !== 'active') return;
+        const nw = this.spawn(w.index);
+        nw.start({ config: this.config, health: this.deps.health(), listeners: this.listenersFor() }, START_TIMEOUT_MS).then(
+          () => this.deps.log.info('replacement worker ready', { gen: this.number, pid: nw.pid }),
+          (err: Error) => {
+            this.deps.log.error('replacement worker failed', { gen: this.number, pid: nw.pid, error: err.message });
+            nw.kill('SIGKILL');
+          },
+        );
+      }, delay);
+      this.replaceTimers.add(timer);
+      return;
+    }
+    if (this.workers.length === 0 && (this.state === 'draining' || this.state === 'failed')) {
+      if (this.state === 'draining') this.state = 'stopped';
+      for (const s of this.stoppedWaiters.splice(0)) s();
+      this.deps.onStopped(this);
+    }
+  }
+
+  /** Tell every worker to drain by `deadline`; resolves once each confirmed it stopped accepting. */
+  async drain(deadline: number, migrate: boolean, reload: number): Promise<void> {
+    if (this.state === 'draining' || this.state === 'stopped' || this.state === 'failed') return;
+    this.state = 'draining';
+    this.drainDeadline = deadline;
+    this.drainedBy = reload;
+    for (const t of this.replaceTimers) clearTimeout(t);
+    this.replaceTimers.clear();
+    if (this.workers.length === 0) {
+      this.state = 'stopped';
+      this.deps.onStopped(this);
+      return;
+    }
+    for (const w of this.workers) {
+      w.killAt(deadline + KILL_GRACE_MS, 'drain deadline');
+      // Count kills: the exit handler cannot tell a SIGKILL we sent from another.
+      w.exited.then(() => {
+        if (w.child.signalCode === 'SIGKILL') this.killed.add(w.pid);
+      });
+    }
+    await Promise.all(this.workers.map((w) => w.drain(deadline, migrate, reload)));
+  }
+
+  /** Stop now: SIGKILL every worker. */
+  kill(): void {
+    this.state = this.state === 'starting' ? 'failed' : this.state === 'active' ? 'draining' : this.state;
+    for (const t of this.replaceTimers) clearTimeout(t);
+    for (const w of this.workers) w.kill('SIGKILL');
+  }
+
+  get alive(): boolean {
+    return this.workers.some((w) => w.alive);
+  }
+
+  whenStopped(): Promise<void> {
+    if (!this.alive) return Promise.resolve();
+    return new Promise((r) => this.stoppedWaiters.push(r));
+  }
+
+  get drainTotals(): DrainTotals {
+    return { ...this.exitedDrains };
+  }
+
+  /** Ready workers that can take migrated connections. */
+  readyWorkers(): WorkerProcess[] {
+    return this.workers.filter((w) => w.state === 'ready');
+  }
+
+  status(counters: Map<number, { connections: GenerationStatus['workers'][number]['connections']; requests: number } | undefined>): GenerationStatus {
+    return {
+      number: this.number,
+      state: this.state,
+      startedAt: this.startedAt,
+      configHash: this.config.hash,
+      configFile: this.config.source,
+      ...(this.drainDeadline !== undefined ? { drainDeadline: this.drainDeadline } : {}),
+      crashes: this.crashes,
+      workers: this.workers.map((w) => {
+        const c = counters.get(w.pid);
+        return { pid: w.pid, generation: this.number, state: w.state, startedAt: w.startedAt, connections: c?.connections, requests: c?.requests, restarts: 0 };
+      }),
+    };
+  }
+}

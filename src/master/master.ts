@@ -1,0 +1,364 @@
+// The master: one process for the life of the service that never proxies traffic. It owns
+// every listening socket, the control socket, the config in force, server health and the
+// reload history, and runs the workers in generations. Its own life cycle:
+//
+//   starting ──generation 1 ready──▶ running ──stop──▶ stopping ──all workers gone──▶ stopped
+//
+// A reload (SIGHUP, control socket) follows DESIGN.md's seven steps as a transaction: load
+// and validate; bind new listeners; start generation N+1 with the sockets and a health
+// snapshot and wait for every worker's ready; switch; tell EVERY older generation to drain;
+// close sockets nobody needs; answer. Any failure before the switch undoes what it did and
+// leaves the service exactly as it was (invariant I5).
+import { loadConfig, formatIssue } from '../config/load.js';
+import type { StateChange } from '../backend/types.js';
+import type { Config } from '../config/types.js';
+import { BindError, closeHandle, isTcpHandle } from '../lib/node-handles.js';
+import { version } from '../lib/version.js';
+import { createLogger, type Logger } from '../observe/logger.js';
+import { CONNECTION_STATES, sumCounters, type WorkerCounters } from '../protocol/counters.js';
+import type { ControlRequest, ControlResponse, ReloadRecord, StatusReport } from '../protocol/control.js';
+import type { WorkerMessage } from '../protocol/ipc.js';
+import { ControlServer } from './control-server.js';
+import { Generation } from './generation.js';
+import { HealthService } from './health-service.js';
+import { ListenerRegistry } from './listener-registry.js';
+import { ReloadQueue } from './reload-queue.js';
+import type { WorkerProcess } from './worker-process.js';
+import { StatsServer } from '../observe/stats-server.js';
+
+export type MasterState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** How many finished generations and reloads status remembers. */
+const HISTORY = 20;
+
+export class ReloadFailure extends Error {
+  constructor(
+    message: string,
+    readonly issues?: ControlResponse & { ok: false },
+  ) {
+    super(message);
+  }
+}
+
+interface ReloadAnswer {
+  generation: number;
+  durationMs: number;
+  warnings: string[];
+  coalesced: number;
+}
+
+export class Master {
+  state: MasterState = 'starting';
+  readonly startedAt = Date.now();
+  private readonly log: Logger = createLogger('master', { pid: process.pid });
+  private readonly listeners = new ListenerRegistry();
+  private readonly generations: Generation[] = [];
+  private readonly finished: Generation[] = [];
+  private active: Generation | undefined;
+  private nextGeneration = 1;
+  private readonly reloads: ReloadRecord[] = [];
+  private nextReloadId = 1;
+  private readonly queue: ReloadQueue<ReloadAnswer>;
+  private readonly health: HealthService;
+  private control: ControlServer | undefined;
+  private stats: StatsServer | undefined;
+  private config!: Config;
+  private stopPromise: Promise<void> | undefined;
+  private rr = 0;
+  private readonly tunnelTargets = new Map<string, WorkerProcess>();
+  private readonly stoppedWaiters: (() => void)[] = [];
+  private resolveFinished!: () => void;
+  /** Resolves once the master has stopped (by signal or control request). */
+  readonly finishedPromise = new Promise<void>((r) => (this.resolveFinished = r));
+
+  constructor(private configFile: string) {
+    this.queue = new ReloadQueue((file, requests) => this.runReload(file, requests));
+    this.health = new HealthService(createLogger('health'), (changes) => this.broadcastHealth(changes));
+  }
+
+  /** Load the config, bind, run health checks, start generation 1, open the control socket. Throws with a readable message on failure. */
+  async start(): Promise<void> {
+    const result = await loadConfig(this.configFile);
+    if (!result.ok) throw new ReloadFailure(result.errors.map(formatIssue).join('\n'));
+    for (const w of result.warnings) this.log.warn('config warning', { issue: formatIssue(w) });
+    this.config = result.config;
+    this.control = new ControlServer(this.config.control, (req) => this.onControl(req), this.log);
+    await this.control.start();
+    try {
+      await this.listeners.ensure(this.config);
+      this.listeners.assign(this.config);
+      await this.health.prepare(this.config);
+      const gen = this.newGeneration(this.config);
+      await gen.start();
+      this.active = gen;
+      if (this.config.stats) {
+        this.stats = new StatsServer(this.config.stats.bind, () => this.status());
+        await this.stats.start();
+      }
+    } catch (err) {
+      await this.shutdownResources();
+      throw err;
+    }
+    this.state = 'running';
+    this.log.info('handoff started', {
+      generation: this.active.number,
+      workers: this.active.workers.length,
+      listeners: this.listeners.all().map((l) => l.address.key).join(','),
+      control: this.config.control,
+      config: this.configFile,
+    });
+  }
+
+  private newGeneration(config: Config): Generation {
+    const gen = new Generation(this.nextGeneration++, config, {
+      log: this.log,
+      listeners: this.listeners,
+      health: () => this.health.snapshot(),
+      onWorkerMessage: (g, w, m, h) => this.onWorkerMessage(g, w, m, h),
+      onStopped: (g) => this.onGenerationStopped(g),
+    });
+    this.generations.push(gen);
+    return gen;
+  }
+
+  // ---- reload ----------------------------------------------------------------------------------
+
+  /** Request a reload; resolves once the new generation is active (coalesced with concurrent requests). */
+  reload(file?: string): Promise<ReloadAnswer> {
+    if (this.state !== 'running') return Promise.reject(new ReloadFailure(`cannot reload: the master is ${this.state}`));
+    return this.queue.request(file);
+  }
+
+  private async runReload(file: string | undefined, requests: number): Promise<ReloadAnswer> {
+    const t0 = Date.now();
+    const record: ReloadRecord = { id: this.nextReloadId++, requestedAt: t0, requests, outcome: 'running', durationMs: 0 };
+    this.reloads.push(record);
+    if (this.reloads.length > HISTORY) this.reloads.shift();
+    const fail = (reason: string, issues?: ControlResponse & { ok: false }) => {
+      record.outcome = 'failed';
+      record.durationMs = Date.now() - t0;
+      record.reason = reason;
+      this.log.warn('reload failed', { reload: record.id, duration_ms: record.durationMs, reason: reason.split('\n')[0], requests });
+      return new ReloadFailure(reason, issues);
+    };
+    if (this.state !== 'running') throw fail(`the master is ${this.state}`);
+    const path = file ?? this.configFile;
+
+    // 1. Load and validate.
+    const result = await loadConfig(path);
+    if (!result.ok) {
+      const issues = result.errors.map((i) => ({ file: i.file, line: i.line, col: i.col, path: i.path, message: i.message }));
+      throw fail(result.errors.map(formatIssue).join('\n'), { ok: false, error: 'invalid config', issues });
+    }
+    const config = result.config;
+    const warnings = result.warnings.map(formatIssue);
+    if (config.control !== this.config.control) warnings.push(`control socket stays ${this.config.control} until restart (the new config says ${config.control})`);
+
+    // 2. Listeners: keep the ones that stay, bind the new ones (all or nothing).
+    let added: string[];
+    try {
+      added = await this.listeners.ensure(config);
+    } catch (err) {
+      throw fail(err instanceof BindError ? err.message : `bind: ${(err as Error).message}`);
+    }
+
+    // 3. Start generation N+1 with a health snapshot; wait for every worker's ready.
+    await this.health.prepare(config);
+    const gen = this.newGeneration(config);
+    try {
+      await gen.start();
+    } catch (err) {
+      await this.listeners.close(added);
+      this.health.commit(this.config);
+      this.forget(gen);
+      throw fail(`generation ${gen.number} did not start: ${(err as Error).message}`);
+    }
+    if (this.state !== 'running') {
+      gen.kill();
+      throw fail(`the master is ${this.state}`);
+    }
+
+    // 4. Switch: only N+1 accepts from now on; EVERY older generation drains.
+    const previous = this.generations.filter((g) => g !== gen && (g.state === 'active' || g.state === 'starting'));
+    this.active = gen;
+    this.config = config;
+    this.configFile = path;
+    this.listeners.assign(config);
+    this.health.commit(config);
+    const deadline = Date.now() + config.drain.timeout;
+    // 5. Drain; resolves once each old worker confirmed it stopped accepting (I2, I6).
+    await Promise.all(previous.map((g) => g.drain(deadline, config.drain.migrate, record.id)));
+
+    // 6. Close the sockets no generation needs any more.
+    const unused = this.listeners.unused(config);
+    if (unused.length > 0) await this.listeners.close(unused);
+
+    // 7. Answer.
+    record.outcome = 'ok';
+    record.generation = gen.number;
+    record.durationMs = Date.now() - t0;
+    this.log.info('reload finished', {
+      reload: record.id,
+      generation: gen.number,
+      duration_ms: record.durationMs,
+      requests,
+      draining: previous.map((g) => g.number).join(',') || undefined,
+      closed_listeners: unused.join(',') || undefined,
+    });
+    return { generation: gen.number, durationMs: record.durationMs, warnings, coalesced: requests };
+  }
+
+  private forget(gen: Generation) {
+    const i = this.generations.indexOf(gen);
+    if (i >= 0) this.generations.splice(i, 1);
+  }
+
+  private onGenerationStopped(gen: Generation) {
+    if (gen.state === 'failed') return;
+    this.forget(gen);
+    this.finished.push(gen);
+    if (this.finished.length > HISTORY) this.finished.shift();
+    const totals = gen.drainTotals;
+    const record = this.reloads.find((r) => r.id === gen.drainedBy);
+    if (record) {
+      const d = (record.drained ??= { migrated: 0, closedIdle: 0, timedOut: 0, killed: 0 });
+      d.migrated += totals.migrated;
+      d.closedIdle += totals.closedIdle;
+      d.timedOut += totals.timedOut;
+      d.killed += totals.killed;
+    }
+    this.log.info('generation exited', { generation: gen.number, age_ms: Date.now() - gen.startedAt, reload: gen.drainedBy, migrated: totals.migrated, closed_idle: totals.closedIdle, timed_out: totals.timedOut, killed: totals.killed });
+    if (this.generations.every((g) => !g.alive)) for (const w of this.stoppedWaiters.splice(0)) w();
+  }
+
+  // ---- messages from workers -------------------------------------------------------------------
+
+  private onWorkerMessage(_gen: Generation, from: WorkerProcess, msg: WorkerMessage, handle: unknown) {
+    switch (msg.type) {
+      case 'health':
+        this.health.passive(msg.change);
+        return;
+      case 'migrate':
+        this.forwardMigration(from, msg, handle);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Pass a connection from a draining worker to a worker of the active generation. */
+  private forwardMigration(from: WorkerProcess, msg: Extract<WorkerMessage, { type: 'migrate' }>, handle: unknown) {
+    if (!isTcpHandle(handle)) return;
+    let target: WorkerProcess | undefined;
+    if (msg.kind !== 'http') target = this.tunnelTargets.get(msg.id);
+    if (!target) {
+      const ready = this.active && this.active.number !== from.generation ? this.active.readyWorkers() : [];
+      target = ready.length > 0 ? ready[this.rr++ % ready.length] : undefined;
+      if (target && msg.kind !== 'http') this.tunnelTargets.set(msg.id, target);
+    } else {
+      this.tunnelTargets.delete(msg.id);
+    }
+    if (!target) {
+      // No generation to take it (stopping): the client sees the connection close.
+      void closeHandle(handle);
+      return;
+    }
+    const { type: _t, ...rest } = msg;
+    target
+      .send({ ...rest, type: 'adopt' }, handle)
+      .catch((err: Error) => this.log.warn('migration lost', { id: msg.id, to: target!.pid, error: err.message }))
+      .finally(() => void closeHandle(handle));
+  }
+
+  private broadcastHealth(changes: StateChange[]) {
+    for (const g of this.generations) {
+      for (const w of g.workers) {
+        if (w.state === 'ready' || w.state === 'draining') w.send({ type: 'health', changes }).catch(() => {});
+      }
+    }
+  }
+
+  // ---- control ---------------------------------------------------------------------------------
+
+  private async onControl(req: ControlRequest): Promise<ControlResponse> {
+    switch (req.type) {
+      case 'reload':
+        try {
+          const a = await this.reload(req.file);
+          return { ok: true, type: 'reload', generation: a.generation, durationMs: a.durationMs, warnings: a.warnings, coalesced: a.coalesced };
+        } catch (err) {
+          if (err instanceof ReloadFailure && err.issues) return { ...err.issues, error: err.message };
+          return { ok: false, error: err instanceof Error ? err.message : String(err) };
+        }
+      case 'status':
+        return { ok: true, type: 'status', status: await this.status() };
+      case 'stop':
+        // Answer first, then stop (the answer would otherwise never leave).
+        setImmediate(() => void this.stop(req.now === true));
+        return { ok: true, type: 'stop' };
+    }
+  }
+
+  async status(): Promise<StatusReport> {
+    const live = this.generations.filter((g) => g.alive || g.state === 'active');
+    const all = await Promise.all(live.flatMap((g) => g.workers.map((w) => w.counters(500))));
+    const counters = all.filter((c): c is WorkerCounters => c !== undefined);
+    const byPid = new Map(counters.map((c) => [c.pid, { connections: c.connections, requests: c.requests.total }]));
+    const activeCounters = counters.filter((c) => c.generation === this.active?.number);
+    const sum = sumCounters(counters);
+    const backends = sumCounters(activeCounters.length > 0 ? activeCounters : counters).backends;
+    return {
+      master: { pid: process.pid, startedAt: this.startedAt, configFile: this.configFile, version: version(), control: this.config.control },
+      generations: [...this.finished.slice(-5), ...live].map((g) => g.status(byPid)),
+      listeners: this.listeners.all().map((l) => ({ address: l.address.key, frontend: l.frontend, inode: l.inode })),
+      reloads: [...this.reloads],
+      backends,
+      totals: {
+        accepted: sum.accepted,
+        requests: sum.requests.total,
+        byClass: { '1xx': sum.requests['1xx'], '2xx': sum.requests['2xx'], '3xx': sum.requests['3xx'], '4xx': sum.requests['4xx'], '5xx': sum.requests['5xx'] },
+        connections: Object.fromEntries(CONNECTION_STATES.map((s) => [s, sum.connections[s]])) as StatusReport['totals']['connections'],
+        retries: sum.retries,
+        migratedOut: sum.migratedOut,
+        migratedIn: sum.migratedIn,
+      },
+    };
+  }
+
+  // ---- stop ------------------------------------------------------------------------------------
+
+  /** Graceful: every generation drains (no migration: nobody takes over) by drain.timeout; then exit. Immediate: kill now. */
+  stop(now = false): Promise<void> {
+    if (this.stopPromise) {
+      if (now) for (const g of this.generations) g.kill();
+      return this.stopPromise;
+    }
+    this.state = 'stopping';
+    this.log.info(now ? 'stopping now' : 'stopping gracefully', { drain_timeout_ms: now ? 0 : this.config.drain.timeout });
+    this.stopPromise = (async () => {
+      const stopped = new Promise<void>((resolve) => {
+        if (this.generations.every((g) => !g.alive)) resolve();
+        else this.stoppedWaiters.push(resolve);
+      });
+      if (now) {
+        for (const g of this.generations) g.kill();
+      } else {
+        const deadline = Date.now() + this.config.drain.timeout;
+        await Promise.all(this.generations.map((g) => g.drain(deadline, false, 0)));
+      }
+      await stopped;
+      await this.shutdownResources();
+      this.state = 'stopped';
+      this.log.info('handoff stopped');
+      this.resolveFinished();
+    })();
+    return this.stopPromise;
+  }
+
+  private async shutdownResources() {
+    this.health.stop();
+    await this.stats?.close();
+    await this.control?.close();
+    await this.listeners.closeAll();
+  }
+}

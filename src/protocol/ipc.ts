@@ -1,0 +1,141 @@
+// Typed messages between the master and its workers (child_process IPC, JSON lines with
+// optional SCM_RIGHTS handles). Each side validates what it receives with parseMasterMessage /
+// parseWorkerMessage: an unexpected message is a bug worth a log line, never a crash.
+import type { Config } from '../config/types.js';
+import type { HealthSnapshot, StateChange } from '../backend/types.js';
+import type { WorkerCounters } from './counters.js';
+
+/** What a migrated connection was doing when it left; decides how the receiver resumes it. */
+export type MigrationKind = 'http' | 'tunnel-client' | 'tunnel-server';
+
+export interface TunnelResume {
+  /** Backend and server the tunnel's server side is connected to (logging; the receiver may no longer have them). */
+  readonly backend: string;
+  readonly server: string;
+  /** 'tcp' for a TCP-mode frontend, 'upgrade' for an HTTP Upgrade (WebSocket) tunnel. */
+  readonly origin: 'tcp' | 'upgrade';
+  /** Epoch ms of the last byte seen in either direction (the inactivity timeout continues). */
+  readonly lastActivity: number;
+  /** Client address for logs. */
+  readonly clientAddress: string;
+  /** Whether each direction had already been half-closed (end received and forwarded). */
+  readonly clientEnded: boolean;
+  readonly serverEnded: boolean;
+}
+
+// ---- master → worker -------------------------------------------------------------------
+
+export type MasterMessage =
+  /** First message: everything a worker needs except the listening handles. */
+  | {
+      readonly type: 'init';
+      readonly generation: number;
+      readonly index: number;
+      readonly config: Config;
+      readonly health: HealthSnapshot;
+      /** Keys of the listeners that will follow as 'listener' messages. */
+      readonly listeners: readonly string[];
+    }
+  /** One listening socket (the handle travels with the message). */
+  | { readonly type: 'listener'; readonly key: string }
+  /** Server health decided by the master's checks. */
+  | { readonly type: 'health'; readonly changes: readonly StateChange[] }
+  /** Stop accepting at once; finish, migrate or close connections; exit by the deadline. */
+  | { readonly type: 'drain'; readonly migrate: boolean; readonly deadline: number; readonly reload: number }
+  /** A migrated connection for this worker to adopt (the handle travels with the message). */
+  | {
+      readonly type: 'adopt';
+      readonly id: string;
+      readonly kind: MigrationKind;
+      readonly frontend: string;
+      /** Bytes read from this socket but not processed by the sender, base64. */
+      readonly unread: string;
+      readonly tunnel?: TunnelResume;
+    }
+  /** Ask for counters now (status); answered by 'counters' with the same id. */
+  | { readonly type: 'counters?'; readonly id: number }
+  /** Stop now: close everything and exit. */
+  | { readonly type: 'stop' };
+
+// ---- worker → master -------------------------------------------------------------------
+
+export type WorkerMessage =
+  /** Listening on every listener: ready to take traffic. */
+  | { readonly type: 'ready' }
+  /** Start failed (bad handle, listen error, exception): the reload aborts. */
+  | { readonly type: 'failed'; readonly error: string }
+  /** Confirms 'drain': this worker no longer accepts. */
+  | { readonly type: 'draining' }
+  /** A connection leaving this worker (handle attached); the master forwards it as 'adopt'. */
+  | {
+      readonly type: 'migrate';
+      readonly id: string;
+      readonly kind: MigrationKind;
+      readonly frontend: string;
+      readonly unread: string;
+      readonly tunnel?: TunnelResume;
+    }
+  /** The master could not forward a migration; the worker will hear nothing more about id. */
+  | { readonly type: 'counters'; readonly id: number; readonly counters: WorkerCounters }
+  /** Passive health seen by this worker's traffic. */
+  | { readonly type: 'health'; readonly change: StateChange }
+  /** Drain finished (about to exit): what happened to its connections. */
+  | { readonly type: 'drained'; readonly migrated: number; readonly closedIdle: number; readonly timedOut: number };
+
+// ---- validation at the boundary --------------------------------------------------------
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+const str = (v: unknown) => typeof v === 'string';
+const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const KINDS: readonly unknown[] = ['http', 'tunnel-client', 'tunnel-server'];
+
+function validTunnel(v: unknown): boolean {
+  return v === undefined || (isObj(v) && str(v.backend) && str(v.server) && (v.origin === 'tcp' || v.origin === 'upgrade') && num(v.lastActivity));
+}
+
+/** Returns the message if it is a well-formed MasterMessage, else undefined. */
+export function parseMasterMessage(v: unknown): MasterMessage | undefined {
+  if (!isObj(v)) return undefined;
+  switch (v.type) {
+    case 'init':
+      return num(v.generation) && num(v.index) && isObj(v.config) && isObj(v.health) && Array.isArray(v.listeners) ? (v as MasterMessage) : undefined;
+    case 'listener':
+      return str(v.key) ? (v as MasterMessage) : undefined;
+    case 'health':
+      return Array.isArray(v.changes) ? (v as MasterMessage) : undefined;
+    case 'drain':
+      return typeof v.migrate === 'boolean' && num(v.deadline) && num(v.reload) ? (v as MasterMessage) : undefined;
+    case 'adopt':
+      return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel) ? (v as MasterMessage) : undefined;
+    case 'counters?':
+      return num(v.id) ? (v as MasterMessage) : undefined;
+    case 'stop':
+      return v as MasterMessage;
+    default:
+      return undefined;
+  }
+}
+
+/** Returns the message if it is a well-formed WorkerMessage, else undefined. */
+export function parseWorkerMessage(v: unknown): WorkerMessage | undefined {
+  if (!isObj(v)) return undefined;
+  switch (v.type) {
+    case 'ready':
+    case 'draining':
+      return v as WorkerMessage;
+    case 'failed':
+      return str(v.error) ? (v as WorkerMessage) : undefined;
+    case 'migrate':
+      return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel) ? (v as WorkerMessage) : undefined;
+    case 'counters':
+      return num(v.id) && isObj(v.counters) ? (v as WorkerMessage) : undefined;
+    case 'health':
+      return isObj(v.change) ? (v as WorkerMessage) : undefined;
+    case 'drained':
+      return num(v.migrated) && num(v.closedIdle) && num(v.timedOut) ? (v as WorkerMessage) : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,75 @@
+// Every client connection a worker holds is registered here, with its state, so that a
+// drain can ask each one to go (close or migrate at its next safe point), status can count
+// them by state, and nothing is ever forgotten at the deadline.
+import type { ConnectionState } from '../protocol/counters.js';
+
+export type ReleaseMode = 'close' | 'migrate';
+
+export interface ClientConnection {
+  readonly id: number;
+  readonly frontend: string;
+  readonly state: ConnectionState;
+  /**
+   * A drain asks the connection to leave at its next safe point: 'close' = Connection:
+   * close on the response in flight and close when idle (tunnels run on until the
+   * deadline); 'migrate' = hand itself to the new generation when idle (tunnels at once).
+   * The connection unregisters itself when it is gone, whichever way.
+   */
+  release(mode: ReleaseMode): void;
+  /** Close now: the drain deadline passed or the worker stops. */
+  kill(): void;
+}
+
+export type ConnectionEnd = 'closed' | 'migrated' | 'killed';
+
+export class ConnectionRegistry {
+  private readonly live = new Set<ClientConnection>();
+  private nextId = 1;
+  private emptyWaiters: (() => void)[] = [];
+  /** How connections left once a drain began: counted for the reload's report. */
+  readonly ends = { migrated: 0, closed: 0, killed: 0 };
+  private draining: ReleaseMode | undefined;
+
+  newId(): number {
+    return this.nextId++;
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  add(conn: ClientConnection): void {
+    this.live.add(conn);
+    // A connection that arrives while draining (adopted, or accepted just before the
+    // listener closed) is asked to go at once.
+    if (this.draining) conn.release(this.draining);
+  }
+
+  remove(conn: ClientConnection, how: ConnectionEnd): void {
+    if (!this.live.delete(conn)) return;
+    if (this.draining) this.ends[how]++;
+    if (this.live.size === 0) for (const w of this.emptyWaiters.splice(0)) w();
+  }
+
+  countByState(): Record<ConnectionState, number> {
+    const counts: Record<ConnectionState, number> = { reading: 0, waiting: 0, writing: 0, idle: 0, tunnel: 0, closing: 0 };
+    for (const c of this.live) counts[c.state]++;
+    return counts;
+  }
+
+  /** Ask every connection (and every later one) to leave. */
+  releaseAll(mode: ReleaseMode): void {
+    this.draining = mode;
+    for (const c of [...this.live]) c.release(mode);
+  }
+
+  killAll(): void {
+    for (const c of [...this.live]) c.kill();
+  }
+
+  /** Resolves once no connection is left. */
+  whenEmpty(): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,93 @@
+// mode: http. Owns what the connections of one frontend share: the router, compiled header
+// rules, parse limits, the upstream connection pools and the deadline sweeper.
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import type { Frontend, Route } from '../config/types.js';
+import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
+import type { TunnelResume } from '../protocol/ipc.js';
+import type { WorkerContext } from './context.js';
+import { DeadlineSweeper } from './deadlines.js';
+import { compileRules, type CompiledRules } from './header-rules.js';
+import { HttpConnection } from './http-connection.js';
+import type { ParseLimits } from './http/limits.js';
+import { Router } from './router.js';
+import { Tunnel } from './tunnel.js';
+import { UpstreamPool } from './upstream-pool.js';
+
+/** One pool and one sweeper per worker, shared by all its HTTP frontends. */
+const pools = new WeakMap<WorkerContext, { pool: UpstreamPool; sweeper: DeadlineSweeper }>();
+
+export interface HttpFrontendShared {
+  readonly config: Frontend;
+  readonly ctx: WorkerContext;
+  readonly router: Router;
+  readonly limits: ParseLimits;
+  readonly frontendRules: CompiledRules;
+  readonly pool: UpstreamPool;
+  readonly sweeper: DeadlineSweeper;
+  routeRules(route: Route): CompiledRules;
+  nextRequestId(): string;
+}
+
+export class HttpFrontend implements HttpFrontendShared {
+  readonly router: Router;
+  readonly limits: ParseLimits;
+  readonly frontendRules: CompiledRules;
+  readonly pool: UpstreamPool;
+  readonly sweeper: DeadlineSweeper;
+  private readonly rulesByRoute = new Map<Route, CompiledRules>();
+  private readonly idPrefix: string;
+  private seq = 0;
+
+  constructor(
+    readonly config: Frontend,
+    readonly ctx: WorkerContext,
+  ) {
+    this.router = new Router(config);
+    this.limits = ctx.config.limits;
+    this.frontendRules = compileRules(config.headers);
+    for (const r of config.routes) this.rulesByRoute.set(r, compileRules(config.headers, r.headers));
+    let shared = pools.get(ctx);
+    if (!shared) pools.set(ctx, (shared = { pool: new UpstreamPool(), sweeper: new DeadlineSweeper() }));
+    this.pool = shared.pool;
+    this.sweeper = shared.sweeper;
+    // Request ids unique across workers and generations without coordination.
+    this.idPrefix = randomBytes(4).toString('hex') + '-';
+  }
+
+  routeRules(route: Route): CompiledRules {
+    return this.rulesByRoute.get(route) ?? this.frontendRules;
+  }
+
+  nextRequestId(): string {
+    return this.idPrefix + (++this.seq).toString(36);
+  }
+
+  accept(socket: net.Socket): void {
+    this.ctx.counters.accepted++;
+    new HttpConnection(socket, this);
+  }
+
+  /** An idle keep-alive connection migrated from an older generation, with its unparsed bytes. */
+  adoptConnection(socket: net.Socket, unread: Buffer): void {
+    new HttpConnection(socket, this, unread);
+  }
+
+  /** A WebSocket (or other Upgrade) tunnel migrated from an older generation. */
+  adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void {
+    const clientSocket = adoptHandle(client);
+    const serverSocket = adoptHandle(server);
+    const backend = this.ctx.backends.get(resume.backend);
+    const srv = backend?.server(resume.server);
+    const slot = srv && srv.config.address.host === serverSocket.remoteAddress && srv.config.address.port === serverSocket.remotePort ? backend!.adoptSlot(srv) : undefined;
+    if (!slot) this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', { frontend: this.config.name, backend: resume.backend, server: resume.server });
+    this.ctx.counters.migratedIn++;
+    const conn = new HttpConnection(clientSocket, this, undefined, true);
+    const tunnel = new Tunnel(clientSocket, serverSocket, {
+      idleTimeout: backend?.config.timeouts.tunnel ?? this.config.timeouts.tunnel,
+      lastActivity: resume.lastActivity,
+      onEnd: (how, bytes) => conn.tunnelEnded(how, bytes),
+    });
+    conn.resumeTunnel(tunnel, resume, slot);
+  }
+}

@@ -1,0 +1,161 @@
+// Worker process entry point: `node dist/src/worker/main.js --generation N --master PID`
+// (that command line is what `handoff doctor` recognises). Started by the master with an
+// IPC channel; everything arrives over it: the config, the listening sockets, health,
+// drain orders, migrated connections. The worker's life:
+//
+//   waiting-init ──init──▶ receiving-listeners ──all listening──▶ active ──drain──▶ draining ──▶ exit
+//                                 └──────────── any failure: 'failed' + exit(1)
+//
+// If the master goes away (the IPC channel closes: it was killed), the worker drains
+// without migration and exits by the drain deadline: a killed master leaves no orphans.
+import type { Config } from '../config/types.js';
+import { isTcpHandle, type TcpHandle } from '../lib/node-handles.js';
+import { createLogger } from '../observe/logger.js';
+import { parseMasterMessage, type MasterMessage, type WorkerMessage } from '../protocol/ipc.js';
+import { Migrator } from './migrate.js';
+import { WorkerRuntime } from './runtime.js';
+
+type Phase = 'waiting-init' | 'receiving-listeners' | 'active' | 'draining' | 'exiting';
+
+const generationArg = Number(process.argv[process.argv.indexOf('--generation') + 1] ?? 0);
+let log = createLogger('worker', { gen: generationArg, pid: process.pid });
+let phase: Phase = 'waiting-init';
+let runtime: WorkerRuntime | undefined;
+let expected: string[] = [];
+let listening = 0;
+let config: Config | undefined;
+
+function send(message: WorkerMessage, handle?: TcpHandle, done?: (err: Error | null) => void): void {
+  if (!process.connected || !process.send) {
+    done?.(new Error('IPC channel closed'));
+    return;
+  }
+  try {
+    process.send(message, handle as never, undefined, (err: Error | null) => done?.(err));
+  } catch (err) {
+    done?.(err as Error);
+  }
+}
+
+function fail(error: string): never {
+  log.error('worker failed to start', { error });
+  send({ type: 'failed', error }, undefined, () => process.exit(1));
+  setTimeout(() => process.exit(1), 1000).unref();
+  throw new Error(error);
+}
+
+async function onListener(key: string, handle: unknown): Promise<void> {
+  if (!runtime || !isTcpHandle(handle)) fail(`listener ${key}: no socket handle received`);
+  try {
+    await runtime.listen(key, handle);
+  } catch (err) {
+    fail(`listen ${key}: ${(err as Error).message}`);
+  }
+  if (++listening === expected.length) {
+    runtime.activate();
+    phase = 'active';
+    send({ type: 'ready' });
+    log.debug('worker ready', { listeners: expected.length });
+  }
+}
+
+async function drain(migrate: boolean, deadline: number): Promise<void> {
+  if (!runtime || phase === 'draining' || phase === 'exiting') return;
+  phase = 'draining';
+  const summary = runtime.drain({ migrate, deadline });
+  send({ type: 'draining' });
+  const s = await summary;
+  phase = 'exiting';
+  log.debug('worker drained', { ...s });
+  send({ type: 'drained', migrated: s.migrated, closedIdle: s.closedIdle, timedOut: s.timedOut }, undefined, () => exit(0));
+  setTimeout(() => exit(0), 500).unref();
+}
+
+function exit(code: number): void {
+  runtime?.stop();
+  process.exit(code);
+}
+
+function onMessage(raw: unknown, handle: unknown): void {
+  const msg: MasterMessage | undefined = parseMasterMessage(raw);
+  if (!msg) {
+    log.warn('ignoring a malformed message from the master', { message: JSON.stringify(raw)?.slice(0, 200) });
+    return;
+  }
+  switch (msg.type) {
+    case 'init': {
+      if (phase !== 'waiting-init') return;
+      config = msg.config;
+      log = createLogger('worker', { gen: msg.generation, pid: process.pid });
+      try {
+        runtime = new WorkerRuntime({
+          config,
+          generation: msg.generation,
+          health: msg.health,
+          migrator: new Migrator(send, process.pid),
+          log,
+        });
+      } catch (err) {
+        fail(`init: ${(err as Error).stack ?? String(err)}`);
+      }
+      runtime.onHealthChange((change) => {
+        if (change.cause.kind === 'passive') send({ type: 'health', change });
+      });
+      expected = [...msg.listeners];
+      phase = 'receiving-listeners';
+      if (expected.length === 0) {
+        runtime.activate();
+        phase = 'active';
+        send({ type: 'ready' });
+      }
+      return;
+    }
+    case 'listener':
+      void onListener(msg.key, handle);
+      return;
+    case 'health':
+      runtime?.applyHealth(msg.changes);
+      return;
+    case 'drain':
+      void drain(msg.migrate, msg.deadline);
+      return;
+    case 'adopt': {
+      if (!runtime || !isTcpHandle(handle)) return;
+      const unread = Buffer.from(msg.unread, 'base64');
+      if (msg.kind === 'http') runtime.adoptHttp(msg.frontend, handle, unread);
+      else if (msg.tunnel) runtime.adoptTunnelPart(msg.id, msg.kind === 'tunnel-client' ? 'client' : 'server', msg.frontend, handle, msg.tunnel);
+      return;
+    }
+    case 'counters?':
+      if (runtime) send({ type: 'counters', id: msg.id, counters: runtime.counters() });
+      return;
+    case 'stop':
+      exit(0);
+  }
+}
+
+if (!process.send) {
+  console.error('handoff worker: must be started by the handoff master (no IPC channel)');
+  process.exit(2);
+}
+
+process.on('message', onMessage);
+process.on('disconnect', () => {
+  // The master is gone. Serve what is in flight, then leave by the drain deadline.
+  if (phase === 'exiting') return;
+  log.warn('master gone: draining and exiting', { phase });
+  if (!runtime || phase === 'waiting-init' || phase === 'receiving-listeners') exit(0);
+  const timeout = config?.drain.timeout ?? 30_000;
+  void drain(false, Date.now() + timeout);
+});
+// SIGTERM/SIGINT come from a terminal's process group (Ctrl-C): the master coordinates the
+// stop, so a worker ignores them while its master is alive.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (!process.connected) exit(0);
+  });
+}
+process.on('uncaughtException', (err) => {
+  log.error('uncaught exception', { error: err.stack ?? String(err) });
+  exit(70);
+});

@@ -1,0 +1,234 @@
+// mode: tcp. Each client connection gets a server from the frontend's default backend
+// (first candidate, then fallbacks on connection failure, waiting in the backend queue when
+// every server is at maxconn), then becomes a Tunnel. A drain lets tunnels run until the
+// deadline, or migrates them to the new generation.
+import type net from 'node:net';
+import type { Frontend } from '../config/types.js';
+import type { Slot } from '../backend/types.js';
+import type { BackendRuntime } from '../backend/backend-runtime.js';
+import { HandoffError } from '../lib/errors.js';
+import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
+import type { ConnectionState } from '../protocol/counters.js';
+import type { TunnelResume } from '../protocol/ipc.js';
+import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections.js';
+import { peerAddress, type WorkerContext } from './context.js';
+import { Tunnel, type TunnelEnd } from './tunnel.js';
+import { connectTo } from './upstream-connect.js';
+
+export class TcpFrontend {
+  private readonly backend: BackendRuntime | undefined;
+
+  constructor(
+    readonly config: Frontend,
+    private readonly ctx: WorkerContext,
+  ) {
+    this.backend = config.defaultBackend === undefined ? undefined : ctx.backends.get(config.defaultBackend);
+  }
+
+  /** A client connection accepted on one of this frontend's listeners. */
+  accept(socket: net.Socket): void {
+    this.ctx.counters.accepted++;
+    new TcpSession(this.config, this.backend, this.ctx, socket).start();
+  }
+
+  /** A tunnel migrated from an older generation: both sockets, resumed as they were. */
+  adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void {
+    const backend = this.ctx.backends.get(resume.backend);
+    const session = new TcpSession(this.config, backend, this.ctx, adoptHandle(client));
+    session.resume(adoptHandle(server), resume);
+  }
+}
+
+class TcpSession implements ClientConnection {
+  readonly id: number;
+  readonly frontend: string;
+  state: ConnectionState = 'waiting';
+  private slot: Slot | undefined;
+  private tunnel: Tunnel | undefined;
+  private releaseMode: ReleaseMode | undefined;
+  private readonly started = Date.now();
+  private readonly client: string;
+  private readonly abort = new AbortController();
+  private retries = 0;
+  private queuedMs = 0;
+  private connectMs = 0;
+  private serverName: string | undefined;
+  private backendName: string | undefined;
+  private ended = false;
+  private migrated = false;
+
+  constructor(
+    private readonly config: Frontend,
+    private readonly backend: BackendRuntime | undefined,
+    private readonly ctx: WorkerContext,
+    private readonly socket: net.Socket,
+  ) {
+    this.id = ctx.connections.newId();
+    this.frontend = config.name;
+    this.client = peerAddress(socket);
+    this.backendName = backend?.name;
+    // Nothing is read from the client until a server is connected: its first bytes wait
+    // in the kernel, which also keeps them intact if the connection has to move.
+    socket.pause();
+    socket.setNoDelay(true);
+    socket.on('error', this.onEarlyClientGone);
+    socket.on('close', this.onEarlyClientGone);
+    ctx.connections.add(this);
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  private readonly onEarlyClientGone = () => {
+    if (this.tunnel === undefined) {
+      this.abort.abort();
+      this.end('client-error', 'killed');
+    }
+  };
+
+  private async connect(): Promise<void> {
+    const backend = this.backend;
+    if (!backend) return this.fail('no backend');
+    const exclude = new Set<Slot['server']>();
+    const ctxSel = { clientAddress: this.socket.remoteAddress ?? '', uri: '' };
+    for (;;) {
+      let slot: Slot;
+      try {
+        slot = backend.tryAcquire(ctxSel, exclude) ?? (await backend.acquire(ctxSel, { exclude, signal: this.abort.signal }));
+      } catch (err) {
+        return this.fail(err instanceof HandoffError ? err.code : String(err));
+      }
+      if (this.ended) {
+        slot.release();
+        return;
+      }
+      this.queuedMs += slot.queuedMs;
+      const t0 = Date.now();
+      try {
+        const server = await connectTo(slot.server.config.address, backend.config.timeouts.connect);
+        slot.connectSucceeded();
+        this.connectMs = Date.now() - t0;
+        if (this.ended) {
+          server.destroy();
+          slot.release();
+          return;
+        }
+        this.slot = slot;
+        this.serverName = slot.server.config.name;
+        this.startTunnel(server);
+        return;
+      } catch (err) {
+        slot.connectFailed(err instanceof Error ? err.message : String(err));
+        slot.release();
+        exclude.add(slot.server);
+        if (this.ended) return;
+        if (this.retries >= backend.config.retries) return this.fail(err instanceof HandoffError ? err.code : 'connect failed');
+        this.retries++;
+        this.ctx.counters.retries++;
+      }
+    }
+  }
+
+  private tunnelTimeout(): number {
+    return this.backend?.config.timeouts.tunnel ?? this.config.timeouts.tunnel;
+  }
+
+  private startTunnel(server: net.Socket, resume?: TunnelResume): void {
+    this.socket.off('error', this.onEarlyClientGone);
+    this.socket.off('close', this.onEarlyClientGone);
+    this.state = 'tunnel';
+    this.tunnel = new Tunnel(this.socket, server, {
+      idleTimeout: this.tunnelTimeout(),
+      ...(resume ? { lastActivity: resume.lastActivity } : {}),
+      onEnd: (how, bytes) => this.onTunnelEnd(how, bytes),
+    });
+    if (this.releaseMode === 'migrate') void this.migrate();
+  }
+
+  /** Continue a tunnel that another worker started. */
+  resume(server: net.Socket, resume: TunnelResume): void {
+    this.ctx.counters.migratedIn++;
+    this.migrated = true;
+    this.backendName = resume.backend;
+    this.serverName = resume.server;
+    const srv = this.backend?.server(resume.server);
+    if (srv && srv.config.address.host === server.remoteAddress && srv.config.address.port === server.remotePort) {
+      this.slot = this.backend!.adoptSlot(srv);
+    } else {
+      this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', { frontend: this.frontend, backend: resume.backend, server: resume.server, client: resume.clientAddress });
+    }
+    this.startTunnel(server, resume);
+  }
+
+  private onTunnelEnd(how: TunnelEnd, bytes: { fromClient: number; fromServer: number }) {
+    this.ctx.counters.bytesIn += bytes.fromClient;
+    this.ctx.counters.bytesOut += bytes.fromServer;
+    if (how === 'migrated') return;
+    this.end(how === 'done' ? 'ok' : how, how === 'killed' ? 'killed' : 'closed', bytes);
+  }
+
+  private fail(reason: string) {
+    // TCP has no error page: the client sees the connection close.
+    this.end(reason, 'closed');
+  }
+
+  private end(termination: string, how: ConnectionEnd, bytes = { fromClient: 0, fromServer: 0 }) {
+    if (this.ended) return;
+    this.ended = true;
+    this.state = 'closing';
+    this.slot?.release();
+    this.slot = undefined;
+    if (how !== 'migrated') {
+      if (this.tunnel === undefined) this.socket.destroy();
+      this.ctx.accessLog.write({
+        time: new Date(this.started).toISOString(),
+        generation: this.ctx.generation,
+        pid: this.ctx.pid,
+        client: this.client,
+        frontend: this.frontend,
+        backend: this.backendName,
+        server: this.serverName,
+        bytes_in: bytes.fromClient,
+        bytes_out: bytes.fromServer,
+        timings: { queue: this.queuedMs, connect: this.connectMs, total: Date.now() - this.started },
+        termination,
+        ...(this.retries ? { retries: this.retries } : {}),
+        ...(this.migrated ? { migrated: true } : {}),
+      });
+    }
+    this.ctx.connections.remove(this, how);
+  }
+
+  release(mode: ReleaseMode): void {
+    this.releaseMode = mode;
+    // 'close': a tunnel is not cut by a drain; it runs until the drain deadline kills it.
+    if (mode === 'migrate' && this.tunnel) void this.migrate();
+  }
+
+  private async migrate(): Promise<void> {
+    const migrator = this.ctx.migrator;
+    const tunnel = this.tunnel;
+    if (!migrator || !tunnel || this.ended) return;
+    const detached = await tunnel.detach(Date.now() + 1000);
+    if (!detached) return; // half-closed or a peer that stopped reading: it drains here
+    const resume: TunnelResume = {
+      backend: this.backendName ?? '',
+      server: this.serverName ?? '',
+      origin: 'tcp',
+      lastActivity: detached.lastActivity,
+      clientAddress: this.client,
+      clientEnded: false,
+      serverEnded: false,
+    };
+    this.ctx.counters.migratedOut++;
+    this.end('migrated', 'migrated');
+    migrator.migrateTunnel(this.frontend, detached.client, detached.server, resume);
+  }
+
+  kill(): void {
+    this.abort.abort();
+    if (this.tunnel) this.tunnel.kill();
+    else this.end('killed', 'killed');
+  }
+}
