@@ -87,6 +87,11 @@ function onMessage(raw: unknown, handle: unknown): void {
       if (phase !== 'waiting-init') return;
       config = msg.config;
       log = createLogger('worker', { gen: msg.generation, pid: process.pid });
+      // Fault injection for the test suite: the workers of this generation crash at start.
+      if (process.env.HANDOFF_FAULT_CRASH_GENERATION === String(msg.generation)) {
+        log.error('crashing at start (HANDOFF_FAULT_CRASH_GENERATION)');
+        process.exit(3);
+      }
       try {
         runtime = new WorkerRuntime({
           config,
