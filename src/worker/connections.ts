@@ -29,6 +29,9 @@ export class ConnectionRegistry {
   /** How connections left once a drain began: counted for the reload's report. */
   readonly ends = { migrated: 0, closed: 0, killed: 0 };
   private draining: ReleaseMode | undefined;
+  private readonly perFrontend = new Map<string, number>();
+  /** Called after a connection left (frontend limits admit the next waiting one). */
+  onRemoved: ((frontend: string) => void) | undefined;
 
   newId(): number {
     return this.nextId++;
@@ -38,8 +41,14 @@ export class ConnectionRegistry {
     return this.live.size;
   }
 
+  /** Connections of one frontend now in this worker. */
+  countFor(frontend: string): number {
+    return this.perFrontend.get(frontend) ?? 0;
+  }
+
   add(conn: ClientConnection): void {
     this.live.add(conn);
+    this.perFrontend.set(conn.frontend, (this.perFrontend.get(conn.frontend) ?? 0) + 1);
     // A connection that arrives while draining (adopted, or accepted just before the
     // listener closed) is asked to go at once.
     if (this.draining) conn.release(this.draining);
@@ -47,7 +56,9 @@ export class ConnectionRegistry {
 
   remove(conn: ClientConnection, how: ConnectionEnd): void {
     if (!this.live.delete(conn)) return;
+    this.perFrontend.set(conn.frontend, (this.perFrontend.get(conn.frontend) ?? 1) - 1);
     if (this.draining) this.ends[how]++;
+    this.onRemoved?.(conn.frontend);
     if (this.live.size === 0) for (const w of this.emptyWaiters.splice(0)) w();
   }
 

@@ -74,6 +74,7 @@ export class WorkerRuntime {
       accessLog: new AccessLog(config.log),
       migrator: options.migrator,
     };
+    this.ctx.connections.onRemoved = (frontend) => this.admitNext(frontend);
     for (const f of config.frontends) {
       const fe: FrontendRuntime = f.mode === 'tcp' ? new TcpFrontend(f, this.ctx) : new HttpFrontend(f, this.ctx);
       this.frontends.set(f.name, fe);
@@ -110,9 +111,40 @@ export class WorkerRuntime {
   }
 
   private createServer(fe: FrontendRuntime): net.Server {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => fe.accept(socket));
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.admit(fe, socket));
     server.on('error', (err) => this.ctx.log.error('listener error', { frontend: fe.config.name, error: err.message }));
     return server;
+  }
+
+  /**
+   * A frontend's `maxconn` bounds the connections it serves at once in this worker. Beyond
+   * it, an accepted connection waits, unread (its bytes stay in the kernel), until one
+   * ends: like a listener that stops accepting, without closing anyone.
+   */
+  private admit(fe: FrontendRuntime, socket: net.Socket): void {
+    const max = fe.config.maxconn;
+    if (max === undefined || (this.ctx.connections.countFor(fe.config.name) < max && !this.waitingFor.get(fe)?.length)) {
+      fe.accept(socket);
+      return;
+    }
+    let list = this.waitingFor.get(fe);
+    if (!list) this.waitingFor.set(fe, (list = []));
+    list.push(socket);
+    socket.once('close', () => {
+      const i = list.indexOf(socket);
+      if (i >= 0) list.splice(i, 1);
+    });
+    socket.on('error', () => {});
+  }
+
+  private readonly waitingFor = new Map<FrontendRuntime, net.Socket[]>();
+
+  private admitNext(frontend: string): void {
+    const fe = this.frontends.get(frontend);
+    const list = fe && this.waitingFor.get(fe);
+    if (!fe || !list || list.length === 0) return;
+    if (this.ctx.connections.countFor(frontend) >= (fe.config.maxconn ?? Infinity)) return;
+    fe.accept(list.shift()!);
   }
 
   /** Listening on everything: take traffic. */
@@ -182,6 +214,9 @@ export class WorkerRuntime {
     this.state = 'draining';
     this.stopAccepting();
     const registry = this.ctx.connections;
+    // Connections waiting for a frontend's maxconn were accepted but never read: serve
+    // them now, so the drain moves them on (or answers them) like every other one.
+    for (const [fe, list] of this.waitingFor) for (const socket of list.splice(0)) fe.accept(socket);
     this.drainPromise = (async () => {
       registry.releaseAll(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
       const timer = setTimeout(() => registry.killAll(), Math.max(0, opts.deadline - Date.now()));
