@@ -86,6 +86,7 @@ function backend(name: string, raw: RawBackend, globalTimeouts: Timeouts): Backe
       cooldown: raw.passive?.cooldown === undefined ? DEFAULTS.passive.cooldown : parseDuration(raw.passive.cooldown),
     },
     timeouts: mergeTimeouts(globalTimeouts, raw.timeouts),
+    ...(raw.timeouts?.tunnel === undefined ? {} : { tunnel: parseDuration(raw.timeouts.tunnel) }),
   };
 }
 

@@ -134,6 +134,8 @@ export interface Backend {
   readonly passive: { readonly fall: number; readonly cooldown: Duration };
   /** Global timeouts with this backend's overrides applied. */
   readonly timeouts: Timeouts;
+  /** The tunnel timeout this backend sets itself, if any: it wins over the frontend's (see tunnelTimeout). */
+  readonly tunnel?: Duration;
 }
 
 export interface Limits {
@@ -163,3 +165,4 @@ export interface Config {
   readonly frontends: readonly Frontend[];
   readonly backends: readonly Backend[];
 }
+

@@ -4,6 +4,7 @@
 // deadline, or migrates them to the new generation.
 import type net from 'node:net';
 import type { Frontend } from '../config/types.js';
+import { tunnelTimeout } from '../config/timeouts.js';
 import type { Slot } from '../backend/types.js';
 import type { BackendRuntime } from '../backend/backend-runtime.js';
 import { HandoffError } from '../lib/errors.js';
@@ -131,7 +132,7 @@ class TcpSession implements ClientConnection {
   }
 
   private tunnelTimeout(): number {
-    return this.backend?.config.timeouts.tunnel ?? this.config.timeouts.tunnel;
+    return tunnelTimeout(this.config, this.backend?.config);
   }
 
   private startTunnel(server: net.Socket, resume?: TunnelResume): void {
