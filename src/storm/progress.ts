@@ -13,7 +13,7 @@ export class ProgressLine {
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   update(p: StormProgress): void {
-    const width = Math.max(20, (this.stream.columns ?? 100) - 1);
+    const width = Math.max(40, (this.stream.columns || 120) - 1);
     this.stream.write(`\r\x1b[2K${progressLine(p).slice(0, width)}`);
     this.shown = true;
   }

@@ -88,6 +88,9 @@ export async function runStorm(options: StormOptions, signal: AbortSignal, hooks
   let clients: Promise<void>[] = [];
   let progressTimer: NodeJS.Timeout | undefined;
   let killed: number[] = [];
+  // last resort (a second Ctrl-C exits at once, an uncaught error): no process of the target outlives storm
+  const onExit = () => tracker.signalAll('SIGKILL');
+  process.on('exit', onExit);
   try {
     backends = await StormBackends.start(templates.backendNames, options.backends);
     const plan: StormPlan = await makePlan(options, templates, backends, dir);
@@ -193,6 +196,7 @@ export async function runStorm(options: StormOptions, signal: AbortSignal, hooks
     await backends?.close();
     closeSync(logFd);
     if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
+    process.off('exit', onExit);
   }
 }
 
