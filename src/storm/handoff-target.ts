@@ -19,8 +19,9 @@ export class HandoffTarget implements Target {
     private readonly ctx: TargetContext,
     private readonly control: string,
     readonly drainDeadlineMs: number,
+    template: string,
   ) {
-    this.description = `handoff start -f ${ctx.configFile}, reloaded through ${control}`;
+    this.description = `handoff start -f ${template}, reloaded through its control socket`;
   }
 
   async start(): Promise<void> {

@@ -47,7 +47,7 @@ function readTemplate(path: string, what: string): string {
 
 export function readTemplates(options: StormOptions): Templates {
   const t = options.target;
-  const templatePath = t.kind === 'handoff' ? t.template : t.template;
+  const templatePath = t.template;
   const current = templatePath === undefined ? undefined : readTemplate(templatePath, t.kind === 'handoff' ? '-f' : '--config');
   const next = options.configNext === undefined ? undefined : readTemplate(options.configNext, '--config-next');
   const texts = [current ?? '', next ?? ''];

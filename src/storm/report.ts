@@ -13,6 +13,8 @@ import type { ProbeReport, ReloadRecord, StormOptions, StormReport } from './typ
 export interface ReportInput {
   readonly options: StormOptions;
   readonly plan: StormPlan;
+  /** The target's own one-line description. */
+  readonly description: string;
   readonly backends: Record<string, string>;
   readonly dir: string;
   readonly startedAt: Date;
@@ -76,7 +78,7 @@ export function buildReport(input: ReportInput): StormReport {
   const seen = tracker.seen();
   const base: Omit<StormReport, 'verdict' | 'problems'> = {
     format: 'handoff-storm/1',
-    target: { kind: options.target.kind, description: describeTargetSpec(input), workDir: input.dir },
+    target: { kind: options.target.kind, description: input.description, workDir: input.dir },
     settings: {
       intervalMs: options.intervalMs,
       reloads: options.reloads,
@@ -120,10 +122,4 @@ export function buildReport(input: ReportInput): StormReport {
   };
   const problems = findProblems(base);
   return { ...base, verdict: input.interrupted ? 'interrupted' : problems.length > 0 ? 'problem' : 'ok', problems };
-}
-
-function describeTargetSpec(input: ReportInput): string {
-  const t = input.plan.target;
-  if (t.kind === 'handoff') return `handoff -f ${input.options.target.kind === 'handoff' ? input.options.target.template : ''}`;
-  return t.commands.start;
 }
