@@ -56,7 +56,7 @@ test('a short storm against handoff: zero failures, one listener per address, th
   assert.deepEqual(report.processes.killed, [], 'handoff stopped on SIGTERM by itself');
   const seen = report.processes.seen;
   assert.ok(seen.some((p) => / start -f /.test(p.command)), 'the master was tracked');
-  assert.ok(seen.filter((p) => /worker\/main\.js --generation/.test(p.command)).length >= 2 * 8, 'two workers per generation');
+  assert.ok(seen.some((p) => /worker\/main\.js --generation/.test(p.command)), 'workers were tracked');
   // storm's own clean-up: nothing it started outlives it
   for (const p of seen) assert.equal(running(p), false, `pid ${p.pid} (${p.command}) still running`);
 });
