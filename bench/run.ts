@@ -1,0 +1,136 @@
+// The benchmark dispatcher:  node dist/bench/run.js [all|http|reload|migrate] [options]
+// (npm run bench, bench:http, bench:reload, bench:migrate). Benchmarks print numbers
+// measured in one run on this machine; they never assert timings. Every process they
+// start is stopped at the end, on an error, and on Ctrl-C.
+import { parse, UsageError } from '../src/cli/args.js';
+import { formatHttpReport, HTTP_DEFAULTS, runHttpBench } from './http.js';
+import { formatMigrateReport, MIGRATE_DEFAULTS, runMigrateBench } from './migrate.js';
+import { formatReloadReport, RELOAD_DEFAULTS, runReloadBench } from './reload.js';
+import { killAllServicesNow, stopAllServices } from './support/service-process.js';
+
+const HELP = `usage: node dist/bench/run.js [all|http|reload|migrate] [options]
+
+  http      requests/s, p50/p99, CPU per request: direct, handoff 1 and 2 workers, HAProxy, nginx
+  reload    reload latency (1 and 2 workers); memory and processes during a reload storm under
+            load; requests/s under the storm as a ratio of requests/s without one
+  migrate   switch-to-exit time of the old generation with 100/1,000/5,000 idle keep-alive
+            connections; client errors under a 10 reloads/s storm, handoff vs HAProxy vs nginx
+  all       the three, one after the other (the default)
+
+options (durations: 10s, 2m, 500ms, or a number of seconds):
+  --duration D      http: measured time per target (default 10s)
+                    reload: the sustained storm (default 60s; the issue's figure is --duration 300)
+                    migrate: the storm per proxy (default 15s)
+  --warmup D        http: warm-up per target (default 2s)
+  --baseline D      reload: each requests/s comparison run, without and with reloads (default 10s)
+  --reloads N       reload: reloads per latency series (default 100)
+  --counts LIST     migrate: idle connection counts (default 100,1000,5000)
+  --connections N   http and reload: wrk connections (default 64); migrate: storm clients (default 64)
+  --json            print the report as JSON on stdout (progress stays on stderr)`;
+
+type Benchmark = 'http' | 'reload' | 'migrate';
+
+function durationOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!m) throw new UsageError(`--${name} expects a duration such as 10s, 2m, 500ms or a number of seconds, got '${value}'`);
+  const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1_000);
+  if (ms < 1_000) throw new UsageError(`--${name} must be at least 1s`);
+  return Math.round(ms);
+}
+
+function intOption(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} expects an integer from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      baseline: { type: 'string' },
+      reloads: { type: 'string' },
+      counts: { type: 'string' },
+      connections: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const which = positionals[0] ?? 'all';
+  if (positionals.length > 1 || !['all', 'http', 'reload', 'migrate'].includes(which)) throw new UsageError(`unknown benchmark '${positionals.join(' ')}'`);
+  const selected: Benchmark[] = which === 'all' ? ['http', 'reload', 'migrate'] : [which as Benchmark];
+  if (which === 'all' && values.duration !== undefined) throw new UsageError('--duration means something different per benchmark: run them one at a time to set it');
+
+  const counts =
+    values.counts === undefined
+      ? MIGRATE_DEFAULTS.counts
+      : values.counts.split(',').map((c) => intOption('counts', c.trim(), 0, 1, 50_000));
+  const reports: unknown[] = [];
+  const print = (text: string, report: unknown) => {
+    if (values.json) reports.push(report);
+    else console.log(`${text}\n`);
+  };
+  for (const b of selected) {
+    if (b === 'http') {
+      const r = await runHttpBench({
+        durationMs: durationOption('duration', values.duration, HTTP_DEFAULTS.durationMs),
+        warmupMs: durationOption('warmup', values.warmup, HTTP_DEFAULTS.warmupMs),
+        connections: intOption('connections', values.connections, HTTP_DEFAULTS.connections, 1, 10_000),
+      });
+      print(formatHttpReport(r), r);
+    } else if (b === 'reload') {
+      const r = await runReloadBench({
+        reloads: intOption('reloads', values.reloads, RELOAD_DEFAULTS.reloads, 1, 100_000),
+        stormMs: durationOption('duration', values.duration, RELOAD_DEFAULTS.stormMs),
+        baselineMs: durationOption('baseline', values.baseline, RELOAD_DEFAULTS.baselineMs),
+        connections: intOption('connections', values.connections, RELOAD_DEFAULTS.connections, 1, 10_000),
+      });
+      print(formatReloadReport(r), r);
+    } else {
+      const r = await runMigrateBench({
+        counts,
+        stormMs: durationOption('duration', values.duration, MIGRATE_DEFAULTS.stormMs),
+        clients: intOption('connections', values.connections, MIGRATE_DEFAULTS.clients, 1, 10_000),
+      });
+      print(formatMigrateReport(r), r);
+    }
+  }
+  if (values.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+  return 0;
+}
+
+process.on('exit', killAllServicesNow);
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping every process this benchmark started...\n`);
+    void stopAllServices().finally(() => process.exit(130));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  async (code) => {
+    await stopAllServices();
+    process.exitCode = code;
+  },
+  async (err: unknown) => {
+    await stopAllServices();
+    if (err instanceof UsageError) {
+      console.error(`bench: ${err.message}\n\n${HELP}`);
+      process.exitCode = 2;
+    } else {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exitCode = 1;
+    }
+  },
+);

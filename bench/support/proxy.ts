@@ -1,0 +1,32 @@
+// What every benchmark needs from a proxy under test (handoff, HAProxy, nginx), so that
+// the same measurement runs against each of them.
+
+export interface ReloadAnswer {
+  /** handoff: the generation now active; others: undefined (a signal has no answer). */
+  readonly generation?: number;
+  /** handoff: the master's own duration of the run; others: undefined. */
+  readonly durationMs?: number;
+  /** handoff: how many requests the run answered together. */
+  readonly coalesced?: number;
+}
+
+export interface ProxyUnderTest {
+  /** Row label, e.g. "handoff (2 workers)". */
+  readonly label: string;
+  readonly kind: 'handoff' | 'haproxy' | 'nginx';
+  /** The HTTP port clients use on 127.0.0.1. */
+  readonly port: number;
+  readonly masterPid: number;
+  /** The master and every live worker now. */
+  pids(): number[];
+  /** handoff: resolves when the new generation is active; HAProxy/nginx: once the signal is sent. */
+  reload(): Promise<ReloadAnswer>;
+  /**
+   * Reloads the proxy says it carried out since it started (handoff: generations started
+   * after the first; HAProxy: the master's reload counter; nginx: "reconfiguring" log lines).
+   * A reload request does not always become a reload: handoff coalesces on purpose, and a
+   * signal that arrives while HAProxy or nginx is busy with one may be lost.
+   */
+  reloadsDone(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
