@@ -24,6 +24,7 @@ let runtime: WorkerRuntime | undefined;
 let expected: string[] = [];
 let listening = 0;
 let config: Config | undefined;
+let migrator: Migrator | undefined;
 
 function send(message: WorkerMessage, handle?: TcpHandle, done?: (err: Error | null) => void): void {
   if (!process.connected || !process.send) {
@@ -62,8 +63,12 @@ async function onListener(key: string, handle: unknown): Promise<void> {
 async function drain(migrate: boolean, deadline: number): Promise<void> {
   if (!runtime || phase === 'draining' || phase === 'exiting') return;
   phase = 'draining';
+  // Stop accepting and stop reading idle connections (all synchronous), confirm to the
+  // master, and only then let the migrations go out (see Migrator.hold).
+  migrator?.hold();
   const summary = runtime.drain({ migrate, deadline });
   send({ type: 'draining' });
+  migrator?.release();
   const s = await summary;
   phase = 'exiting';
   log.debug('worker drained', { ...s });
@@ -97,7 +102,7 @@ function onMessage(raw: unknown, handle: unknown): void {
           config,
           generation: msg.generation,
           health: msg.health,
-          migrator: new Migrator(send, process.pid),
+          migrator: (migrator = new Migrator(send, process.pid)),
           log,
         });
       } catch (err) {

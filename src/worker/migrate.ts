@@ -34,7 +34,32 @@ export class Migrator {
     this.sendOne({ type: 'migrate', id, kind: 'tunnel-server', frontend, unread: '', tunnel }, server);
   }
 
+  private held: (() => void)[] | undefined;
+
+  /**
+   * Hold migrations back until release(): child_process queues every message behind a
+   * handle still waiting for its acknowledgement, so the drain's `draining` confirmation
+   * must leave before the first handle does, or the reload waits for every migration.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const send of held ?? []) send();
+  }
+
   private sendOne(message: WorkerMessage, handle: TcpHandle) {
+    if (this.held) {
+      this.inFlight++;
+      this.held.push(() => {
+        this.inFlight--;
+        this.sendOne(message, handle);
+      });
+      return;
+    }
     this.inFlight++;
     this.send(message, handle, () => {
       // Sent or failed, our copy goes: after a failure the client sees a close, which a
