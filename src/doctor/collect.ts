@@ -53,7 +53,7 @@ function processesHolding(procRoot: string, bootTime: number, listening: Readonl
 export async function collectSnapshot(options: CollectOptions = {}): Promise<Snapshot> {
   const procRoot = resolve(options.procRoot ?? '/proc');
   const interval = options.sampleIntervalMs ?? 200;
-  const first = readListenTable(procRoot);
+  const first = await readListenTable(procRoot);
   const bootTime = readBootTime(procRoot);
   const firstAt = Date.now();
   const { processes, unreadable } = processesHolding(procRoot, bootTime, new Set(first.listening.map((e) => e.inode)));
@@ -63,7 +63,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
   let latest: readonly NetEntry[] = first.listening;
   if (interval > 0) {
     await sleep(Math.max(0, firstAt + interval - Date.now()));
-    latest = readListenTable(procRoot).listening;
+    latest = (await readListenTable(procRoot)).listening;
   }
   // Sockets present in both samples: one that closed meanwhile is gone, one that opened
   // meanwhile was not there when the holders were read.

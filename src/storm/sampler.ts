@@ -2,7 +2,7 @@
 // /proc/net/tcp{,6}) and the target's processes alive (ProcessTracker). The samples are
 // kept (up to a cap) for --json; the per-address summary is always exact.
 import type { SocketAddress } from '../config/types.js';
-import { readListening } from './listen-table.js';
+import { readListenTable } from '../doctor/proc-net.js';
 import { countListeners } from './listen-count.js';
 import type { ProcessTracker } from './process-tracker.js';
 import type { Sample } from './types.js';
@@ -39,12 +39,12 @@ export class Sampler {
 
   /** Update the process tracker without recording a sample (before and after the measured run). */
   async refresh(): Promise<void> {
-    this.tracker.update(countListeners(await readListening(this.procRoot), this.frontends).inodes);
+    this.tracker.update(countListeners((await readListenTable(this.procRoot)).listening, this.frontends).inodes);
   }
 
   /** Take one sample now: also how the tracker learns about new processes between samples. */
   async sample(): Promise<Sample> {
-    const { counts, inodes } = countListeners(await readListening(this.procRoot), this.frontends);
+    const { counts, inodes } = countListeners((await readListenTable(this.procRoot)).listening, this.frontends);
     this.tracker.update(inodes);
     const s: Sample = { t: Math.round(this.now()), listen: counts, processes: this.tracker.aliveProcesses().length };
     this.count++;

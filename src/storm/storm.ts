@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readListening } from './listen-table.js';
+import { readListenTable } from '../doctor/proc-net.js';
 import { HandoffError } from '../lib/errors.js';
 import { StormBackends } from './backends.js';
 import { CommandTarget } from './command-target.js';
@@ -94,7 +94,7 @@ export async function runStorm(options: StormOptions, signal: AbortSignal, hooks
   try {
     backends = await StormBackends.start(templates.backendNames, options.backends);
     const plan: StormPlan = await makePlan(options, templates, backends, dir);
-    const busy = countListeners(await readListening(), plan.frontends).counts;
+    const busy = countListeners((await readListenTable('/proc')).listening, plan.frontends).counts;
     const inUse = plan.frontends.filter((_, i) => busy[i]! > 0).map((f) => f.key);
     if (inUse.length > 0) throw new HandoffError('HANDOFF_ERR_BIND', 'config', `something already listens on ${inUse.join(', ')} (see handoff doctor); storm needs the frontend addresses to itself`);
 

@@ -25,8 +25,8 @@ test('connections nobody accepts fill the accept queue: flagged (full once it re
     clients.push(c);
     await new Promise((resolve) => c.once('connect', resolve));
   }
-  await waitUntil('two connections in the accept queue', () =>
-    readListenTable('/proc').listening.some((e) => e.port === port && e.address === '127.0.0.1' && e.rxQueue >= 2),
+  await waitUntil('two connections in the accept queue', async () =>
+    (await readListenTable('/proc')).listening.some((e) => e.port === port && e.address === '127.0.0.1' && e.rxQueue >= 2),
   );
 
   const r = await handoffRun(['doctor', '--port', String(port), '--json']);

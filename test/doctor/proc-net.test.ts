@@ -53,7 +53,7 @@ test('a /proc/net/tcp text: header skipped, LISTEN (0A) told from other states, 
   assert.equal(parseNetLine(TCP_HEADER), undefined);
 });
 
-test('readListenTable keeps LISTEN sockets of tcp and tcp6; a missing tcp6 is IPv6 off, a missing tcp is an error', () => {
+test('readListenTable keeps LISTEN sockets of tcp and tcp6; a missing tcp6 is IPv6 off, a missing tcp is an error', async () => {
   const root = writeProcTree({
     tcp: [tcpLine(0, `${V4_LOOPBACK}:1F90`, `${V4_ANY}:0000`, '0A', 3, 2001), tcpLine(1, `${V4_LOOPBACK}:1F90`, `${V4_LOOPBACK}:C350`, '01', 0, 2002)],
     tcp6: [
@@ -64,7 +64,7 @@ test('readListenTable keeps LISTEN sockets of tcp and tcp6; a missing tcp6 is IP
     ],
   });
   trees.push(root);
-  const table = readListenTable(root);
+  const table = await readListenTable(root);
   assert.equal(table.ipv6, true);
   assert.deepEqual(
     table.listening.map((e) => [listenerKey(e.address, e.port), e.inode, e.rxQueue]),
@@ -77,8 +77,8 @@ test('readListenTable keeps LISTEN sockets of tcp and tcp6; a missing tcp6 is IP
   );
   const v4only = writeProcTree({ tcp: [tcpLine(0, `${V4_ANY}:0016`, `${V4_ANY}:0000`, '0A', 0, 7)], tcp6: null });
   trees.push(v4only);
-  assert.equal(readListenTable(v4only).ipv6, false);
-  assert.throws(() => readListenTable('/nonexistent-proc-root'), (err: unknown) => err instanceof ProcUnreadableError && /net\/tcp/.test(err.message));
+  assert.equal((await readListenTable(v4only)).ipv6, false);
+  await assert.rejects(() => readListenTable('/nonexistent-proc-root'), (err: unknown) => err instanceof ProcUnreadableError && /net\/tcp/.test(err.message));
   assert.ok(TCP6_HEADER.includes('remote_address'));
 });
 
@@ -95,7 +95,7 @@ test('the real /proc/net/tcp{,6} shows our own listeners on 127.0.0.1, ::1 and :
   const v4 = await listen('127.0.0.1');
   const v6 = await listen('::1');
   const mapped = await listen('::ffff:127.0.0.1');
-  const keys = readListenTable('/proc').listening.map((e) => listenerKey(e.address, e.port));
+  const keys = (await readListenTable('/proc')).listening.map((e) => listenerKey(e.address, e.port));
   assert.ok(keys.includes(`127.0.0.1:${v4}`), `127.0.0.1:${v4} in ${keys.join(' ')}`);
   assert.ok(keys.includes(`[::1]:${v6}`), `[::1]:${v6} in ${keys.join(' ')}`);
   assert.ok(keys.includes(`[::ffff:127.0.0.1]:${mapped}`) || keys.includes(`127.0.0.1:${mapped}`), `mapped ${mapped} in ${keys.join(' ')}`);

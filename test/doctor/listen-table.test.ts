@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { socketAddress } from '../../src/config/address.js';
 import { countListeners } from '../../src/storm/listen-count.js';
-import { listeningIn } from '../../src/storm/listen-table.js';
+import { listeningIn, readListenTable } from '../../src/doctor/proc-net.js';
 
 // 127.0.0.1:8080 LISTEN twice (SO_REUSEPORT), 0.0.0.0:9090 LISTEN, one TIME_WAIT and one ESTABLISHED on 8080
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -25,8 +25,7 @@ test('only LISTEN lines are decoded; counts per address include same-family wild
 });
 
 test('the real /proc/net/tcp of this host parses (async reads)', async () => {
-  const { readListening } = await import('../../src/storm/listen-table.js');
-  const all = await readListening();
+  const all = (await readListenTable('/proc')).listening;
   assert.ok(Array.isArray(all));
   assert.ok(all.every((e) => e.state === 0x0a && e.inode > 0));
 });
