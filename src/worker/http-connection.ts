@@ -170,7 +170,10 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
         } else this.abortExchange('server-timeout');
         return;
       case 'client':
-        this.abortExchange('client-timeout');
+        // A client that stopped sending its body is told why (408) while no response has
+        // started; otherwise (it stopped reading) a close is all that is left.
+        if (!this.responseStarted && !this.reqBodyDone) this.respondError(408, 'client-timeout', true);
+        else this.abortExchange('client-timeout');
         return;
       case 'closing':
         this.destroy('closing-timeout');
@@ -313,7 +316,9 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       const rest = this.buf;
       this.buf = undefined;
       this.requestBody(rest, 0);
-      if (this.ended) return;
+      // A malformed body already answered (400) and ended this request: routing it now
+      // would dereference the finished request and crash the worker.
+      if (this.ended || this.req !== head) return;
     }
 
     if (head.method === 'CONNECT') {
@@ -448,7 +453,9 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.slot?.release();
     this.slot = undefined;
     if (failed) (this.tried ??= new Set()).add(failed);
-    if (this.retries >= this.backend!.config.retries) {
+    // Out of retries or of candidates: the client learns what actually failed (a reset is a
+    // 502), not a generic "no server".
+    if (this.retries >= this.backend!.config.retries || !this.backend!.hasUsable(this.tried)) {
       this.respondError(cause === 'connect-failed' ? 503 : 502, cause, !this.reqBodyDone);
       return;
     }
@@ -699,8 +706,13 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     if (this.resHead !== undefined && this.resFraming === RES_CLOSE) {
       this.upstreamReusable = false;
       this.finishResponse();
+      return;
     }
-    // Other cases are handled when the socket closes.
+    // The server is done sending before the response was complete. Server sockets are
+    // half-open (allowHalfOpen), so 'close' would not follow on its own and the exchange
+    // would wait for timeouts.server: destroy it, and onUpstreamClose decides (retry, 502,
+    // or a closed client connection mid-response).
+    this.upstream?.socket.destroy();
   }
 
   onUpstreamClose(hadError: boolean): void {
@@ -766,6 +778,10 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
 
   /** Count and log the request in flight, and forget it. */
   private logRequest(termination: string) {
+    // Body bytes held for a server that never got the request (handoff answered it
+    // itself) must not be sent ahead of the next request: that would smuggle them.
+    this.pendingBody = [];
+    this.pendingBodyBytes = 0;
     const req = this.req;
     if (!req) return;
     const c = this.fe.ctx.counters;
@@ -887,6 +903,11 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.state = 'closing';
     this.setDeadline('closing', Math.max(1000, Math.min(this.fe.config.timeouts.client, 10_000)));
     this.socket.end();
+    // Keep reading (and discarding) until the client's FIN: a paused socket (pipelined
+    // bytes over the limit) would never see it and linger until the closing deadline, then
+    // reset the client, possibly before it has read our last response.
+    this.readPaused = false;
+    this.socket.resume();
     // Once our FIN is out and the client's has arrived (or it resets), 'close' fires.
     this.socket.once('close', () => this.finishConnection(cause, 'closed'));
     if (this.clientEnded) this.socket.once('finish', () => this.socket.destroy());
