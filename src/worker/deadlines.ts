@@ -1,8 +1,9 @@
 // Connection timeouts without a timer per request. Node's http pays for a timer per
 // request and per socket; here each connection just stores an absolute deadline (cheap to
 // move on every chunk), and one sweep every TICK_MS calls onDeadline() on the connections
-// whose deadline has passed. Timeouts are therefore late by at most TICK_MS, which is far
-// below any sensible timeout value.
+// whose deadline has passed. Deadlines are set from `now`, which may be up to one tick
+// behind the real clock, so a deadline only counts as passed one tick after it: a timeout
+// never fires early, and at most two ticks late, far below any sensible timeout value.
 export const TICK_MS = 100;
 
 export interface HasDeadline {
@@ -36,7 +37,7 @@ export class DeadlineSweeper {
   private readonly sweep = () => {
     const now = (this.now = Date.now());
     for (const m of this.members) {
-      if (m.deadline !== 0 && now >= m.deadline) m.onDeadline(now);
+      if (m.deadline !== 0 && now - TICK_MS >= m.deadline) m.onDeadline(now);
     }
   };
 }

@@ -15,6 +15,7 @@
 // that cannot keep up pauses the other side's reading.
 import type net from 'node:net';
 import type { Route } from '../config/types.js';
+import { tunnelTimeout } from '../config/timeouts.js';
 import type { BackendRuntime } from '../backend/backend-runtime.js';
 import type { ServerState, Slot } from '../backend/types.js';
 import { HandoffError } from '../lib/errors.js';
@@ -105,6 +106,8 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
   private status = 0;
 
   private releaseMode: ReleaseMode | undefined;
+  /** Requests answered on this connection (a never-served one is not idle between requests). */
+  private served = 0;
   private tunnel: Tunnel | undefined;
   private ended = false;
   private migrating = false;
@@ -140,8 +143,13 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       this.setDeadline('request', fe.config.timeouts.httpRequest);
       this.buf = initial;
       this.parseNext();
-    } else {
+    } else if (initial) {
+      // Migrated while idle between requests: the keep-alive wait goes on.
+      this.served = 1;
       this.setDeadline('keep-alive', fe.config.timeouts.keepAlive);
+    } else {
+      // A new connection owes its first request within http-request, like a slow head.
+      this.setDeadline('request', fe.config.timeouts.httpRequest);
     }
     if (!this.ended && !this.migrating) socket.resume();
   }
@@ -160,8 +168,10 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
         this.close('keep-alive-timeout');
         return;
       case 'request':
-        // Slowloris: the head did not arrive in time.
-        this.respondError(408, 'http-request-timeout', true);
+        // Slowloris: the head did not arrive in time. A connection that sent nothing at all
+        // is just closed (a pre-connect or a probe), like HAProxy's http-ignore-probes.
+        if (this.buf === undefined || this.buf.length === 0) this.close('http-request-timeout');
+        else this.respondError(408, 'http-request-timeout', true);
         return;
       case 'server':
         if (!this.responseStarted) {
@@ -824,6 +834,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
 
   /** The response is complete: log it, then go idle (or on to a pipelined request) or close. */
   private endRequest(termination: string) {
+    this.served++;
     this.logRequest(termination);
     if (this.closeAfter || this.clientEnded) {
       this.close(termination === 'ok' ? 'done' : termination);
@@ -936,6 +947,11 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       if (mode === 'migrate') void this.migrateTunnel();
       return; // 'close': a tunnel runs until the drain deadline
     }
+    if (mode === 'close' && this.served === 0 && !this.req) {
+      // Just accepted (its request may be on the way): not an idle point. Its first
+      // response carries Connection: close; http-request bounds the wait.
+      return;
+    }
     if (this.state === 'idle' || (this.state === 'reading' && !this.req)) this.releaseAtIdle();
     else if (mode === 'close') this.closeAfter = true; // Connection: close on the response in flight
   }
@@ -1035,7 +1051,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       serverEnded: false,
     };
     this.tunnel = new Tunnel(socket, server, {
-      idleTimeout: this.backend?.config.timeouts.tunnel ?? this.fe.config.timeouts.tunnel,
+      idleTimeout: tunnelTimeout(this.fe.config, this.backend?.config),
       onEnd: (how, bytes) => this.tunnelEnded(how, bytes),
     });
     if (this.releaseMode === 'migrate') void this.migrateTunnel();

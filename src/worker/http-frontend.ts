@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { Frontend, Route } from '../config/types.js';
+import { tunnelTimeout } from '../config/timeouts.js';
 import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
 import type { TunnelResume } from '../protocol/ipc.js';
 import type { WorkerContext } from './context.js';
@@ -84,7 +85,7 @@ export class HttpFrontend implements HttpFrontendShared {
     this.ctx.counters.migratedIn++;
     const conn = new HttpConnection(clientSocket, this, undefined, true);
     const tunnel = new Tunnel(clientSocket, serverSocket, {
-      idleTimeout: backend?.config.timeouts.tunnel ?? this.config.timeouts.tunnel,
+      idleTimeout: tunnelTimeout(this.config, backend?.config),
       lastActivity: resume.lastActivity,
       onEnd: (how, bytes) => conn.tunnelEnded(how, bytes),
     });
