@@ -483,12 +483,15 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.resHead = undefined;
     const head = this.buildRequestHead();
     const sock = up.socket;
-    sock.cork();
-    sock.write(head, 'latin1');
-    for (const part of this.pendingBody) sock.write(part);
-    this.pendingBody = [];
-    this.pendingBodyBytes = 0;
-    sock.uncork();
+    if (this.pendingBody.length === 0) sock.write(head, 'latin1');
+    else {
+      sock.cork();
+      sock.write(head, 'latin1');
+      for (const part of this.pendingBody) sock.write(part);
+      this.pendingBody = [];
+      this.pendingBodyBytes = 0;
+      sock.uncork();
+    }
     if (this.reqBodyDone) this.setDeadline('server', this.backendTimeouts().server);
     this.resumeClient();
   }
@@ -634,18 +637,14 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.state = 'writing';
     this.responseStarted = true;
     const out = this.buildResponseHead(head);
-    const sock = this.socket;
-    sock.cork();
-    sock.write(out, 'latin1');
     this.bytesOut += out.length;
     if (this.resFraming === RES_NONE) {
-      sock.uncork();
+      this.socket.write(out, 'latin1');
       if (bodyStart < buf.length) this.upstreamReusable = false; // bytes after a body-less response
       this.finishResponse();
       return;
     }
-    if (bodyStart < buf.length) this.responseBody(buf, bodyStart);
-    sock.uncork();
+    this.responseBody(buf, bodyStart, out);
   }
 
   private buildResponseHead(res: ResponseHead): string {
@@ -676,7 +675,12 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     return head + '\r\n';
   }
 
-  private responseBody(chunk: Buffer, offset: number) {
+  /**
+   * Forward the response body bytes of `chunk` from `offset`. `head`: the response head,
+   * not yet written: it goes out in the same write as the first body bytes (one buffer,
+   * one system call, no cork/writev on the hot path).
+   */
+  private responseBody(chunk: Buffer, offset: number, head?: string) {
     let n: number;
     const avail = chunk.length - offset;
     let done = false;
@@ -690,8 +694,14 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
         try {
           n = this.resChunked!.feed(chunk, offset, chunk.length);
         } catch {
-          // Headers are out: all the client can be told is a closed connection.
-          this.abortExchange('bad-response-body');
+          if (head !== undefined) {
+            // Nothing went to the client yet: it gets the 502 page.
+            this.responseStarted = false;
+            this.badResponse('bad-response-body');
+          } else {
+            // Headers are out: all the client can be told is a closed connection.
+            this.abortExchange('bad-response-body');
+          }
           return;
         }
         done = this.resChunked!.done;
@@ -699,14 +709,24 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       default:
         n = avail; // close-delimited: everything until the server closes
     }
+    let flushed = true;
     if (n > 0) {
       const part = n === chunk.length ? chunk : chunk.subarray(offset, offset + n);
       this.bytesOut += n;
-      if (!this.socket.write(part) && !done) {
-        this.upstreamPaused = true;
-        this.upstream?.socket.pause();
-        this.setDeadline('client', this.fe.config.timeouts.client);
+      if (head === undefined) flushed = this.socket.write(part);
+      else {
+        const out = Buffer.allocUnsafe(head.length + n);
+        out.write(head, 0, 'latin1');
+        part.copy(out, head.length);
+        flushed = this.socket.write(out);
       }
+    } else if (head !== undefined) {
+      flushed = this.socket.write(head, 'latin1');
+    }
+    if (!flushed && !done) {
+      this.upstreamPaused = true;
+      this.upstream?.socket.pause();
+      this.setDeadline('client', this.fe.config.timeouts.client);
     }
     if (offset + n < chunk.length) this.upstreamReusable = false; // the server sent more than one response
     if (done) this.finishResponse();
