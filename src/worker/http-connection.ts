@@ -522,11 +522,6 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       const name = h[i]!;
       const lower = name.toLowerCase();
       switch (lower) {
-        case 'connection':
-        case 'keep-alive':
-        case 'proxy-connection':
-        case 'te':
-        case 'upgrade':
         case 'x-forwarded-proto':
         case 'x-forwarded-host':
           continue;
@@ -542,9 +537,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
           // Sent once below: the parser collapsed identical duplicates ("5, 5").
           continue;
       }
-      if (tokens.length > 0 && tokens.includes(lower)) continue;
-      if (drop.size > 0 && drop.has(lower)) continue;
-      head += name + ': ' + h[i + 1]! + '\r\n';
+      if (forwarded(lower, tokens, drop)) head += name + ': ' + h[i + 1]! + '\r\n';
     }
     if (!sawHost && req.host !== undefined) head += 'Host: ' + req.host + '\r\n';
     if (req.contentLength >= 0 && !req.chunked) head += 'Content-Length: ' + req.contentLength + '\r\n';
@@ -655,18 +648,8 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     for (let i = 0; i < h.length; i += 2) {
       const name = h[i]!;
       const lower = name.toLowerCase();
-      switch (lower) {
-        case 'connection':
-        case 'keep-alive':
-        case 'proxy-connection':
-        case 'te':
-        case 'upgrade':
-        case 'content-length':
-          continue;
-      }
-      if (tokens.length > 0 && tokens.includes(lower)) continue;
-      if (drop.size > 0 && drop.has(lower)) continue;
-      head += name + ': ' + h[i + 1]! + '\r\n';
+      // Content-Length is sent once below (identical duplicates were collapsed).
+      if (lower !== 'content-length' && forwarded(lower, tokens, drop)) head += name + ': ' + h[i + 1]! + '\r\n';
     }
     if (res.contentLength >= 0) head += 'Content-Length: ' + res.contentLength + '\r\n';
     if (!this.rules.response.empty) head += this.rules.response.render(this.vars());
@@ -1117,6 +1100,25 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.fe.ctx.connections.remove(this, 'migrated');
     migrator.migrateTunnel(this.frontend, detached.client, detached.server, resume);
   }
+}
+
+/**
+ * Whether a received header (lower-cased name) goes on to the next hop: not hop-by-hop
+ * (RFC 9110 §7.6.1: it describes this connection, not the message), not named in the
+ * message's Connection header, not removed by a header rule. handoff adds its own
+ * Connection/Upgrade where the next hop needs them.
+ */
+function forwarded(lower: string, connectionTokens: readonly string[], drop: ReadonlySet<string>): boolean {
+  switch (lower) {
+    case 'connection':
+    case 'keep-alive':
+    case 'proxy-connection':
+    case 'te':
+    case 'upgrade':
+      return false;
+  }
+  if (connectionTokens.length > 0 && connectionTokens.includes(lower)) return false;
+  return drop.size === 0 || !drop.has(lower);
 }
 
 function headerValue(headers: readonly string[], lowerName: string): string | undefined {

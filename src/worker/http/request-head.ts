@@ -6,6 +6,7 @@ import { isIPv6 } from 'node:net';
 import { HEX_VALUE, REG_NAME, TARGET, TCHAR } from './char-classes.js';
 import { HttpParseError } from './errors.js';
 import { parseHeaderSection } from './header-section.js';
+import { startLineEnd } from './start-line.js';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from './limits.js';
 
 /** A parsed request head. */
@@ -48,7 +49,6 @@ export interface RequestHead {
 const SP = 0x20;
 const HTAB = 0x09;
 const CR = 0x0d;
-const LF = 0x0a;
 const SLASH = 0x2f;
 const STAR = 0x2a;
 const COLON = 0x3a;
@@ -65,14 +65,7 @@ const LBRACKET = 0x5b;
  * Throws HttpParseError (status 400, 414, 431, 501 or 505).
  */
 export function parseRequestHead(buf: Buffer, start: number, end: number, limits: ParseLimits = DEFAULT_PARSE_LIMITS): RequestHead {
-  if (end - start < 4 || buf[end - 4] !== CR || buf[end - 3] !== LF || buf[end - 2] !== CR || buf[end - 1] !== LF) {
-    throw new HttpParseError('request', 400, 'incomplete head');
-  }
-  // The tail check above guarantees a CR and an LF before `end`: these searches stop there.
-  const lineEnd = buf.indexOf(CR, start);
-  if (lineEnd - start > limits.requestLine) throw new HttpParseError('request', 414, 'request line too long');
-  if (buf[lineEnd + 1] !== LF) throw new HttpParseError('request', 400, 'bare CR in request line');
-  if (buf.indexOf(LF, start) < lineEnd) throw new HttpParseError('request', 400, 'bare LF in request line');
+  const lineEnd = startLineEnd(buf, start, end, limits, 'request');
 
   // method SP request-target SP HTTP-version, single spaces, nothing around.
   const tchar = TCHAR;

@@ -5,6 +5,7 @@
 import { FIELD_VALUE } from './char-classes.js';
 import { HttpParseError } from './errors.js';
 import { parseHeaderSection } from './header-section.js';
+import { startLineEnd } from './start-line.js';
 import { DEFAULT_PARSE_LIMITS, type ParseLimits } from './limits.js';
 
 /** A parsed response head. */
@@ -45,7 +46,6 @@ export type BodyFraming =
   | { readonly kind: 'tunnel' };
 
 const SP = 0x20;
-const CR = 0x0d;
 const LF = 0x0a;
 
 /**
@@ -54,12 +54,7 @@ const LF = 0x0a;
  * re-checked byte by byte for CTLs). Throws HttpParseError (kind 'response', status 502).
  */
 export function parseResponseHead(buf: Buffer, start: number, end: number, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ResponseHead {
-  if (end - start < 4 || buf[end - 4] !== CR || buf[end - 3] !== LF || buf[end - 2] !== CR || buf[end - 1] !== LF) {
-    throw new HttpParseError('response', 502, 'incomplete head');
-  }
-  const lineEnd = buf.indexOf(CR, start);
-  if (lineEnd - start > limits.requestLine) throw new HttpParseError('response', 502, 'status line too long');
-  if (buf[lineEnd + 1] !== LF) throw new HttpParseError('response', 502, 'bare CR in status line');
+  const lineEnd = startLineEnd(buf, start, end, limits, 'response');
 
   // status-line = HTTP-version SP status-code SP [reason-phrase]; a missing second SP before
   // an empty reason is tolerated (common, and it cannot change the framing).
