@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { startEcho } from '../helpers/echo.js';
-import { startHandoff } from '../helpers/handoff.js';
+import { oneBackendConfig, startHandoff } from '../helpers/handoff.js';
 import { KeepAliveClient, request, servedBy } from '../helpers/http-client.js';
 import { freePort } from '../helpers/net.js';
 import { listenInodes, workersOf } from '../helpers/proc.js';
@@ -58,14 +58,7 @@ backends:
 test('SIGTERM: graceful stop — in-flight requests finish, the master exits 0, no worker left', async () => {
   const a = await startEcho('a');
   const port = await freePort();
-  const h = await startHandoff(`workers: 2
-drain: { timeout: 5s }
-log: { access: off }
-frontends:
-  web: { bind: 127.0.0.1:${port}, default_backend: a }
-backends:
-  a: { servers: [ { name: a, address: ${a.address} } ] }
-`);
+  const h = await startHandoff(oneBackendConfig({ port, server: a.address, workers: 2, top: 'drain: { timeout: 5s }' }));
   const workers = workersOf(h.proc.pid);
   const slow = request(port, '/?delay=500');
   await waitUntil('request in flight', async () => (await h.status()).totals.connections.waiting === 1);
@@ -79,14 +72,7 @@ backends:
 test('SIGQUIT and `handoff stop --now`: immediate stop', async () => {
   const a = await startEcho('a');
   const port = await freePort();
-  const cfg = `workers: 1
-drain: { timeout: 30s }
-log: { access: off }
-frontends:
-  web: { bind: 127.0.0.1:${port}, default_backend: a }
-backends:
-  a: { servers: [ { name: a, address: ${a.address} } ] }
-`;
+  const cfg = oneBackendConfig({ port, server: a.address, workers: 1, top: 'drain: { timeout: 30s }' });
   for (const how of ['SIGQUIT', 'stop --now'] as const) {
     const h = await startHandoff(cfg);
     const workers = workersOf(h.proc.pid);

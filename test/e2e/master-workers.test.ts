@@ -6,7 +6,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import { controlRequest } from '../../src/cli/control-client.js';
 import { startEcho } from '../helpers/echo.js';
-import { startHandoff } from '../helpers/handoff.js';
+import { oneBackendConfig, startHandoff } from '../helpers/handoff.js';
 import { KeepAliveClient, request, RequestFailure, servedBy, type Response } from '../helpers/http-client.js';
 import { canConnect, freePort } from '../helpers/net.js';
 import { listenInodes, workersOf } from '../helpers/proc.js';
@@ -18,13 +18,7 @@ after(() => stopAll());
 test('SIGKILL of an active worker: it is replaced and the listener keeps serving', async () => {
   const a = await startEcho('a');
   const port = await freePort();
-  const h = await startHandoff(`workers: 2
-log: { access: off }
-frontends:
-  web: { bind: 127.0.0.1:${port}, default_backend: a }
-backends:
-  a: { servers: [ { name: a, address: ${a.address} } ] }
-`);
+  const h = await startHandoff(oneBackendConfig({ port, server: a.address, workers: 2 }));
   const [victim, other] = workersOf(h.proc.pid);
   process.kill(victim!.pid, 'SIGKILL');
   // The other worker (and the kernel's accept queue) keep serving meanwhile.
@@ -46,14 +40,7 @@ backends:
 test('SIGKILL of the master: workers finish in-flight requests, exit by the deadline, the port is free', async () => {
   const a = await startEcho('a');
   const port = await freePort();
-  const h = await startHandoff(`workers: 2
-drain: { timeout: 3s }
-log: { access: off }
-frontends:
-  web: { bind: 127.0.0.1:${port}, default_backend: a }
-backends:
-  a: { servers: [ { name: a, address: ${a.address} } ] }
-`);
+  const h = await startHandoff(oneBackendConfig({ port, server: a.address, workers: 2, top: 'drain: { timeout: 3s }' }));
   const workers = workersOf(h.proc.pid);
   assert.equal(workers.length, 2);
   const idle = new KeepAliveClient(port);
@@ -82,14 +69,7 @@ backends:
 test('a WebSocket across a classic drain (migrate: false) stays open until drain.timeout, then closes; the old worker exits', async () => {
   const a = await startEcho('a');
   const port = await freePort();
-  const cfg = `workers: 1
-drain: { timeout: 1500ms, migrate: false }
-log: { access: off }
-frontends:
-  web: { bind: 127.0.0.1:${port}, default_backend: a }
-backends:
-  a: { servers: [ { name: a, address: ${a.address} } ] }
-`;
+  const cfg = oneBackendConfig({ port, server: a.address, workers: 1, top: 'drain: { timeout: 1500ms, migrate: false }' });
   const h = await startHandoff(cfg);
   const [oldWorker] = workersOf(h.proc.pid);
   const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { controlRequest } from '../../src/cli/control-client.js';
 import { startEcho } from '../helpers/echo.js';
-import { startHandoff } from '../helpers/handoff.js';
+import { oneBackendConfig, startHandoff } from '../helpers/handoff.js';
 import { KeepAliveClient, servedBy } from '../helpers/http-client.js';
 import { freePort } from '../helpers/net.js';
 import { workersOf } from '../helpers/proc.js';
@@ -66,14 +66,7 @@ backends:
 test('a pipelined pair of requests arriving while the drain starts: both answered, in order', async () => {
   const a = await startEcho('a');
   const port = await freePort();
-  const h = await startHandoff(`workers: 1
-drain: { timeout: 5s }
-log: { access: off }
-frontends:
-  web: { bind: 127.0.0.1:${port}, default_backend: a }
-backends:
-  a: { servers: [ { name: a, address: ${a.address} } ] }
-`);
+  const h = await startHandoff(oneBackendConfig({ port, server: a.address, workers: 1, top: 'drain: { timeout: 5s }' }));
   for (let round = 0; round < 10; round++) {
     const client = new KeepAliveClient(port);
     await client.connected;
@@ -100,14 +93,7 @@ backends:
 test('drain.migrate: false: the classic drain — Connection: close on the response in flight, idle connections closed', async () => {
   const a = await startEcho('a');
   const port = await freePort();
-  const h = await startHandoff(`workers: 1
-drain: { timeout: 5s, migrate: false }
-log: { access: off }
-frontends:
-  web: { bind: 127.0.0.1:${port}, default_backend: a }
-backends:
-  a: { servers: [ { name: a, address: ${a.address} } ] }
-`);
+  const h = await startHandoff(oneBackendConfig({ port, server: a.address, workers: 1, top: 'drain: { timeout: 5s, migrate: false }' }));
   const [old] = workersOf(h.proc.pid);
   const busy = new KeepAliveClient(port);
   const idle = new KeepAliveClient(port);

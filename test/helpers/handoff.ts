@@ -62,3 +62,19 @@ export async function startHandoff(yaml: string, opts: { env?: NodeJS.ProcessEnv
 export function workerPids(s: StatusReport): number[] {
   return s.generations.flatMap((g) => g.workers.filter((w) => w.state !== 'exited').map((w) => w.pid));
 }
+
+/**
+ * The config most end-to-end tests need: one HTTP frontend on 127.0.0.1:`port` routing
+ * everything to backend `a` with one server, access log off. `top` adds top-level keys
+ * (e.g. "drain: { timeout: 2s }").
+ */
+export function oneBackendConfig(o: { port: number; server: string; workers?: number; top?: string }): string {
+  return `workers: ${o.workers ?? 1}
+log: { access: off }
+${o.top ?? ''}
+frontends:
+  web: { bind: 127.0.0.1:${o.port}, default_backend: a }
+backends:
+  a: { servers: [ { name: a, address: ${o.server} } ] }
+`;
+}
