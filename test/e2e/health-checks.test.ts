@@ -5,7 +5,7 @@
 // without killing anything.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from '../echo/client.js';
+import { request } from '../helpers/node-http.js';
 import { startEcho, type EchoBackend } from '../helpers/echo.js';
 import { startHandoff, type RunningHandoff } from '../helpers/handoff.js';
 import { freePort } from '../helpers/net.js';

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { startEcho } from '../helpers/echo.js';
 import { stopAll } from '../helpers/processes.js';
 import { patternBytes } from '../../src/echo/pattern-body.js';
-import { json, request } from './support/http-client.js';
+import { json, request } from '../helpers/node-http.js';
 import { startProxy } from './support/proxy.js';
 
 interface Echoed {

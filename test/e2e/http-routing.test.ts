@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEcho } from '../helpers/echo.js';
 import { stopAll } from '../helpers/processes.js';
-import { json, request } from './support/http-client.js';
+import { json, request } from '../helpers/node-http.js';
 import { startProxy } from './support/proxy.js';
 
 const NO_ROUTE_PAGE = '{"error":"no route for this host"}\n';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request, type Reply } from '../echo/client.js';
+import { request, type Reply } from '../helpers/node-http.js';
 import { startEcho, type EchoBackend } from '../helpers/echo.js';
 import { startHandoff, type RunningHandoff } from '../helpers/handoff.js';
 import { freePort } from '../helpers/net.js';

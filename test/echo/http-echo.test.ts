@@ -6,7 +6,7 @@ import { startEcho, type EchoBackend } from '../helpers/echo.js';
 import { rawExchange } from '../helpers/net.js';
 import { stopAll } from '../helpers/processes.js';
 import { PATTERN, patternBytes } from '../../src/echo/pattern-body.js';
-import { json, request } from './client.js';
+import { json, request } from '../helpers/node-http.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 

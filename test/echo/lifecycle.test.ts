@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { startEcho } from '../helpers/echo.js';
 import { handoff, handoffRun, stopAll } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
-import { request } from './client.js';
+import { request } from '../helpers/node-http.js';
 
 async function ipv6Available(): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,9 +1,11 @@
-// Node's own HTTP client, for tests that want a real client rather than raw bytes.
+// Node's own HTTP client (node:http), for tests that want a real client rather than raw
+// bytes: keep-alive (pass an Agent), raw bodies and errors stay under the test's control.
 import http from 'node:http';
 
 export interface Reply {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
+  readonly rawHeaders: string[];
   readonly body: Buffer;
   /** The client reused a kept-alive connection for this request. */
   readonly reusedSocket: boolean;
@@ -24,7 +26,7 @@ export function request(port: number, path: string, opts: RequestOptions = {}): 
     const req = http.request({ host: opts.host ?? '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), reusedSocket: req.reusedSocket }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks), reusedSocket: req.reusedSocket }));
       res.on('error', reject);
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer to ${path} within ${timeoutMs} ms`)));
