@@ -158,10 +158,14 @@ export async function runStorm(options: StormOptions, signal: AbortSignal, hooks
       const deadline = (reloader.lastDoneAt ?? now()) + target.drainDeadlineMs;
       const since = reloader.lastTicks;
       for (let i = 0; i < 100_000; i++) {
+        // Refresh before judging: "no leftovers" is only true once the tracker has seen the
+        // newest generation (a process started by the last reload may not be sampled yet).
+        await sampler.refresh();
         leftovers = tracker.leftovers(since);
         if (leftovers.length === 0 || now() >= deadline || signal.aborted) break;
-        await sleepUntil(Math.min(deadline, now() + 100), now, signal); // the sampler keeps the tracker current
+        await sleepUntil(Math.min(deadline, now() + 100), now, signal);
       }
+      await sampler.refresh();
       leftovers = tracker.leftovers(since);
     }
     sampler.stop();
