@@ -2,7 +2,7 @@
 // the new generation is active. Exit 0 with its number and duration, else 1 with the
 // reason (config errors as FILE:LINE:COL).
 import { command, parse } from './args.js';
-import { controlRequest, ControlError } from './control-client.js';
+import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
 
 const HELP = `usage: handoff reload [-f FILE | -s SOCK]

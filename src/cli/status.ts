@@ -1,6 +1,6 @@
 // `handoff status [--json]`: generations, workers, listeners, connections, reloads.
 import { command, parse } from './args.js';
-import { controlRequest, ControlError } from './control-client.js';
+import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
 import type { StatusReport } from '../protocol/control.js';
 

@@ -1,6 +1,6 @@
 // `handoff stop [--now]`: graceful stop (every generation drains by drain.timeout), or now.
 import { command, parse } from './args.js';
-import { controlRequest, ControlError } from './control-client.js';
+import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
 
 const HELP = `usage: handoff stop [--now] [-f FILE | -s SOCK]

@@ -6,7 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { demoDir } from '../cli/control-target.js';
+import { demoDir } from '../config/control-path.js';
 
 const ENTRY = fileURLToPath(new URL('../cli/entry.js', import.meta.url));
 

@@ -7,6 +7,7 @@ import { filterSnapshot } from './filter.js';
 import { readListenTable, type NetEntry } from './proc-net.js';
 import { CLOCK_TICKS_PER_SECOND, listPids, readBootTime, readCmdline, readSocketInodes, readStat } from './proc-processes.js';
 import { identifyProxy } from './proxy-kind.js';
+import { askHandoffMasters } from './handoff-control.js';
 import { readBacklogs } from './ss-backlog.js';
 import type { ListenSocket, ProcessInfo, Snapshot, SnapshotFilter } from './types.js';
 
@@ -18,6 +19,8 @@ export interface CollectOptions {
   readonly sampleIntervalMs?: number;
   /** Ask `ss` for backlog limits; default: only when procRoot is the real /proc (ss knows nothing of fixtures). */
   readonly useSs?: boolean;
+  /** Ask each handoff master for its status on its control socket; default: only for the real /proc. */
+  readonly askHandoff?: boolean;
 }
 
 function processesHolding(procRoot: string, bootTime: number, listening: ReadonlySet<number>): { processes: ProcessInfo[]; unreadable: number } {
@@ -94,6 +97,7 @@ export async function collectSnapshot(options: CollectOptions = {}): Promise<Sna
     sockets,
     processes,
     unreadableProcesses: unreadable,
+    ...((options.askHandoff ?? procRoot === '/proc') ? { handoff: await askHandoffMasters(processes, procRoot) } : {}),
   };
   return filterSnapshot(snapshot, options.filter ?? {});
 }

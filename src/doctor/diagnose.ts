@@ -373,6 +373,98 @@ function handoffGenerationsRule(f: Facts): Finding[] {
   return out;
 }
 
+/** What the drain deadline allows a worker past it before the master kills it (src/master/generation.ts KILL_GRACE_MS). */
+const HANDOFF_KILL_GRACE_MS = 2000;
+
+/**
+ * handoff's own view against the kernel's: each master's status (from its control socket)
+ * must name the very LISTEN socket the kernel has for each of its addresses, list every
+ * worker process that claims it as master, and have no draining generation alive past its
+ * deadline and the kill grace.
+ */
+function handoffControlRule(f: Facts): Finding[] {
+  const out: Finding[] = [];
+  for (const view of f.snapshot.handoff ?? []) {
+    const master = f.handoffMaster(view.masterPid);
+    const workers = f.snapshot.processes.filter((p) => p.proxy?.kind === 'handoff' && p.proxy.role === 'worker' && (p.proxy.masterPid ?? p.ppid) === view.masterPid);
+    if (!master || !f.inScope([master, ...workers])) continue;
+    if (!view.status) {
+      out.push({
+        code: 'handoff-control-unreachable',
+        severity: 'note',
+        pids: [view.masterPid],
+        inodes: [],
+        message: `handoff master ${view.masterPid} did not answer on its control socket${view.control ? ` ${view.control}` : ''} (${view.error ?? 'no answer'}), so its own view could not be cross-checked.`,
+        fix: `Check the control socket path (the config's control key) and run handoff status -s SOCK; a master that never answers while serving is a handoff bug worth reporting.`,
+      });
+      continue;
+    }
+    // Listeners: the master's socket must be the one the kernel has listening there.
+    for (const l of view.status.listeners) {
+      const [host, portText] = splitKey(l.address);
+      const port = Number(portText);
+      if (f.snapshot.filter.port !== undefined && f.snapshot.filter.port !== port) continue;
+      if (f.snapshot.filter.address !== undefined && !sameHost(f.snapshot.filter.address, host)) continue;
+      const kernel = f.snapshot.sockets.filter((s) => s.port === port && sameHost(s.address, host));
+      if (kernel.length === 0 || (l.inode !== null && !kernel.some((s) => s.inode === l.inode))) {
+        out.push({
+          code: 'handoff-listener-mismatch',
+          severity: 'problem',
+          listener: l.address,
+          pids: [view.masterPid],
+          inodes: kernel.map((s) => s.inode),
+          message:
+            kernel.length === 0
+              ? `handoff master ${view.masterPid} reports a listener on ${l.address} (socket inode ${l.inode ?? '?'}), but nothing listens there: connections to it are refused.`
+              : `handoff master ${view.masterPid} holds socket inode ${l.inode} for ${l.address}, but the kernel's LISTEN socket there is ${kernel.map((s) => s.inode).join(', ')}: another process owns the address.`,
+          fix: `Find the other listener (handoff doctor --port ${port} lists it) and stop it, then restart handoff so it binds the address itself.`,
+        });
+      }
+    }
+    // Workers: every live worker of this master must be one the master knows about.
+    const known = new Set(view.status.generations.flatMap((g) => g.workers));
+    const unknown = workers.filter((w) => !known.has(w.pid));
+    if (unknown.length > 0) {
+      out.push({
+        code: 'handoff-untracked-worker',
+        severity: 'problem',
+        pids: pids(unknown),
+        inodes: [],
+        message: `handoff ${plural(unknown.length, 'worker', 'workers')} ${pidText(pids(unknown))} ${plural(unknown.length, 'names', 'name')} master ${view.masterPid}, which does not list ${plural(unknown.length, 'it', 'them')} in its status: no deadline applies to ${plural(unknown.length, 'it', 'them')}.`,
+        fix: `Stop ${plural(unknown.length, 'it', 'them')} (kill -TERM ${pids(unknown).join(' ')}) and report it as a handoff bug.`,
+      });
+    }
+    // Deadlines: a draining generation must be gone by its deadline plus the kill grace.
+    for (const g of view.status.generations) {
+      if (g.state !== 'draining' || g.drainDeadline === null || g.workers.length === 0) continue;
+      const overdue = f.snapshot.collectedAt - (g.drainDeadline + HANDOFF_KILL_GRACE_MS);
+      const alive = g.workers.filter((pid) => workers.some((w) => w.pid === pid));
+      if (overdue <= 0 || alive.length === 0) continue;
+      out.push({
+        code: 'handoff-overdue-generation',
+        severity: 'problem',
+        pids: alive,
+        inodes: [],
+        message: `handoff generation ${g.number} of master ${view.masterPid} is still alive ${formatAge(overdue)} past its drain deadline and the kill grace (${pidText(alive)}): the master should have killed it.`,
+        fix: `Stop it (kill -KILL ${alive.join(' ')}) and report it as a handoff bug, with handoff status --json.`,
+      });
+    }
+  }
+  return out;
+}
+
+/** "127.0.0.1:8080" → ["127.0.0.1", "8080"]; "[::1]:8080" → ["::1", "8080"]. */
+function splitKey(key: string): [string, string] {
+  const i = key.lastIndexOf(':');
+  const host = key.slice(0, i);
+  return [host.startsWith('[') ? host.slice(1, -1) : host, key.slice(i + 1)];
+}
+
+/** Address text from handoff's config against the kernel's canonical text. */
+function sameHost(kernel: string, configured: string): boolean {
+  return kernel === configured || kernel === `::ffff:${configured}`;
+}
+
 /** Accept queues: full (the kernel drops new connections), growing (nobody accepts), non-empty. */
 function acceptQueueRule(g: ListenerGroup): Finding[] {
   const out: Finding[] = [];
@@ -440,7 +532,7 @@ export function diagnose(snapshot: Snapshot): Finding[] {
   for (const g of groups) {
     findings.push(...reuseportRule(g), ...staleGenerationRule(f, g), ...acceptQueueRule(g), ...ownerUnknownRule(f, g));
   }
-  findings.push(...handoffGenerationsRule(f), ...drainingRule(f));
+  findings.push(...handoffGenerationsRule(f), ...handoffControlRule(f), ...drainingRule(f));
   // stable sort: problems first, otherwise in listener order
   return findings.map((x, i) => ({ x, i })).sort((a, b) => ORDER[a.x.severity] - ORDER[b.x.severity] || a.i - b.i).map(({ x }) => x);
 }

@@ -83,6 +83,14 @@ export function renderText(snapshot: Snapshot, findings: readonly Finding[]): st
     }
     out.push(...table(rows), '');
   }
+  for (const h of snapshot.handoff ?? []) {
+    if (!h.status) {
+      out.push(`handoff master ${h.masterPid}: no answer on its control socket${h.control ? ` ${h.control}` : ''} (${h.error ?? '?'})`, '');
+      continue;
+    }
+    const gens = h.status.generations.filter((g) => g.workers.length > 0).map((g) => `#${g.number} ${g.state} (${plural(g.workers.length, 'worker')})`);
+    out.push(`handoff master ${h.masterPid} says (control ${h.control}): ${gens.join(', ') || 'no generation alive'}; listeners ${h.status.listeners.map((l) => `${l.address} inode ${l.inode ?? '?'}`).join(', ') || 'none'}`, '');
+  }
   if (socketCount > 0 && snapshot.backlogSource === null) {
     out.push('ACCEPT-Q is queued/backlog; the backlog limit is not in /proc/net/tcp and ss (iproute2) was not available, so it shows as ?.', '');
   }
@@ -148,6 +156,7 @@ export function toJson(snapshot: Snapshot, findings: readonly Finding[]): unknow
         masterPid: p.proxy?.masterPid ?? null,
         shuttingDown: p.proxy?.shuttingDown ?? false,
       })),
+    handoff: (snapshot.handoff ?? []).map((h) => ({ masterPid: h.masterPid, control: h.control, status: h.status, error: h.error ?? null })),
     findings: findings.map((x) => ({
       code: x.code,
       severity: x.severity,

@@ -86,6 +86,21 @@ export interface Snapshot {
   readonly processes: readonly ProcessInfo[];
   /** Processes whose fds we were not allowed to read (not root): their sockets have no visible owner. */
   readonly unreadableProcesses: number;
+  /** What each handoff master says about itself on its control socket (real /proc only). */
+  readonly handoff?: readonly HandoffMasterView[];
+}
+
+/** One handoff master's own view, from `handoff status` on its control socket. */
+export interface HandoffMasterView {
+  readonly masterPid: number;
+  /** The control socket asked; null when it could not be told. */
+  readonly control: string | null;
+  /** null when the master did not answer (then `error` says why). */
+  readonly status: {
+    readonly listeners: readonly { readonly address: string; readonly inode: number | null }[];
+    readonly generations: readonly { readonly number: number; readonly state: string; readonly drainDeadline: number | null; readonly workers: readonly number[] }[];
+  } | null;
+  readonly error?: string;
 }
 
 export type Severity = 'problem' | 'note';
@@ -98,6 +113,10 @@ export type FindingCode =
   | 'handoff-old-generation' // handoff workers of an older generation still alive
   | 'handoff-old-generation-listening' // ... and still holding a listening socket
   | 'handoff-orphan-worker' // a handoff worker whose master is gone
+  | 'handoff-control-unreachable' // a handoff master that does not answer on its control socket
+  | 'handoff-listener-mismatch' // the master's socket for an address is not the one the kernel has listening
+  | 'handoff-untracked-worker' // a worker of a master that the master's status does not list
+  | 'handoff-overdue-generation' // a draining generation alive past its deadline and the kill grace
   | 'accept-queue-full'
   | 'accept-queue-growing'
   | 'accept-queue-waiting'

@@ -3,7 +3,7 @@
 // (graceful drain) like any service manager would.
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { controlRequest, ControlError } from '../cli/control-client.js';
+import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { signalGroup } from './shell-command.js';
 import { RELOAD_TIMEOUT_MS, startError, START_TIMEOUT_MS, waitAccepting, type ReloadResult, type Target, type TargetContext } from './target.js';
 

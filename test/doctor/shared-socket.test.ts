@@ -84,9 +84,13 @@ test('a handoff master and its workers (real command lines): one socket; an olde
   assert.deepEqual([master?.kind, master?.role], ['handoff', 'master']);
   const worker = doc.processes.find((p) => p.pid === gen3[0]);
   assert.deepEqual([worker?.kind, worker?.role, worker?.generation, worker?.masterPid], ['handoff', 'worker', 3, healthy.master]);
+  // The stand-in master has no control socket: doctor says it could not cross-check.
   assert.deepEqual(
     doc.findings.map((f) => [f.severity, f.code, f.pids]),
-    [['note', 'handoff-old-generation', gen2]],
+    [
+      ['note', 'handoff-old-generation', gen2],
+      ['note', 'handoff-control-unreachable', [healthy.master]],
+    ],
   );
   assert.match(doc.findings[0]!.message, /generation 2 .* still draining .* after generation 3 started/);
 
@@ -97,6 +101,9 @@ test('a handoff master and its workers (real command lines): one socket; an olde
   const old = broken.workers.find((w) => w.gen === 2)!.pid;
   assert.deepEqual(
     r.doc.findings.map((f) => [f.severity, f.code, f.pids]),
-    [['problem', 'handoff-old-generation-listening', [old]]],
+    [
+      ['problem', 'handoff-old-generation-listening', [old]],
+      ['note', 'handoff-control-unreachable', [broken.master]],
+    ],
   );
 });

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { controlRequest } from '../../src/cli/control-client.js';
+import { controlRequest } from '../../src/protocol/control-client.js';
 import { startEcho, type EchoBackend } from '../helpers/echo.js';
 import { startHandoff, type RunningHandoff } from '../helpers/handoff.js';
 import { request, servedBy } from '../helpers/http-client.js';

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { controlRequest } from '../../src/cli/control-client.js';
+import { controlRequest } from '../../src/protocol/control-client.js';
 import { startEcho } from '../helpers/echo.js';
 import { oneBackendConfig, startHandoff } from '../helpers/handoff.js';
 import { KeepAliveClient, request, RequestFailure, servedBy, type Response } from '../helpers/http-client.js';

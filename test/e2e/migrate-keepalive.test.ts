@@ -3,7 +3,7 @@
 // a drain; and the classic drain when migration is off.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { controlRequest } from '../../src/cli/control-client.js';
+import { controlRequest } from '../../src/protocol/control-client.js';
 import { startEcho } from '../helpers/echo.js';
 import { oneBackendConfig, startHandoff } from '../helpers/handoff.js';
 import { KeepAliveClient, servedBy } from '../helpers/http-client.js';

@@ -5,7 +5,7 @@
 // generation alive after drain.timeout plus grace.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { controlRequest } from '../../src/cli/control-client.js';
+import { controlRequest } from '../../src/protocol/control-client.js';
 import { startEcho } from '../helpers/echo.js';
 import { startHandoff } from '../helpers/handoff.js';
 import { request, servedBy } from '../helpers/http-client.js';

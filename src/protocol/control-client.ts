@@ -1,6 +1,6 @@
 // Talk to a running master over its control socket. Used by reload, status, stop.
 import net from 'node:net';
-import { parseControlResponse, type ControlRequest, type ControlResponse } from '../protocol/control.js';
+import { parseControlResponse, type ControlRequest, type ControlResponse } from './control.js';
 
 export class ControlError extends Error {}
 
