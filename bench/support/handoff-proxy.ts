@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlRequest } from '../../src/cli/control-client.js';
+import { controlRequest } from '../../src/protocol/control-client.js';
 import type { StatusReport } from '../../src/protocol/control.js';
 import { freePort, waitForListen } from './ports.js';
 import { processTree } from './proc-stat.js';
