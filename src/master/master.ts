@@ -214,8 +214,12 @@ export class Master {
   }
 
   private onGenerationStopped(gen: Generation) {
-    if (gen.state === 'failed') return;
     this.forget(gen);
+    // A generation that failed to start is not history, but its end may be the one a stop waits for.
+    if (gen.state === 'failed') {
+      if (this.generations.every((g) => !g.alive)) for (const w of this.stoppedWaiters.splice(0)) w();
+      return;
+    }
     this.finished.push(gen);
     if (this.finished.length > HISTORY) this.finished.shift();
     const totals = gen.drainTotals;
