@@ -3,6 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
+import { controlRequest } from '../../src/protocol/control-client.js';
 import { startEcho } from '../helpers/echo.js';
 import { oneBackendConfig, startHandoff } from '../helpers/handoff.js';
 import { KeepAliveClient, request, servedBy } from '../helpers/http-client.js';
@@ -121,4 +122,32 @@ backends:
     assert.deepEqual([...served], ['good'], 'the known-up server serves at once; the down one gets nothing');
   }
   await h.stop();
+});
+
+test('SIGTERM in the middle of a reload storm: the master stops, no worker is left', async () => {
+  const a = await startEcho('a');
+  const port = await freePort();
+  for (let round = 0; round < 5; round++) {
+    const h = await startHandoff(oneBackendConfig({ port, server: a.address, workers: 2, top: 'drain: { timeout: 5s }' }));
+    let storming = true;
+    const storm = (async () => {
+      for (let i = 0; i < 200 && storming; i++) {
+        try {
+          await controlRequest(h.control, { type: 'reload' }, 10_000);
+        } catch {
+          return; // the master went away
+        }
+      }
+    })();
+    // Stop at a different point of a reload each round.
+    await new Promise((r) => setTimeout(r, 150 + round * 70));
+    const seen = new Set(workersOf(h.proc.pid).map((w) => w.pid));
+    process.kill(h.proc.pid, 'SIGTERM');
+    assert.equal(await h.proc.exited, 0, `round ${round}: the master exits`);
+    storming = false;
+    await storm;
+    for (const pid of seen) await waitUntil(`worker ${pid} gone`, () => !alive(pid), 7000);
+    // Also those a reload in flight started after the sample.
+    await waitUntil('no worker of this master left', () => workersOf(h.proc.pid).length === 0, 7000);
+  }
 });
