@@ -93,7 +93,7 @@ Try, in another terminal:
   curl -i http://127.0.0.1:${ports.web}/                            # app: app-1 and app-2 in turn
   curl -i -H 'Host: api.localhost' http://127.0.0.1:${ports.web}/   # api: api-1
   curl -i http://app.localhost:${ports.web}/hello                   # *.localhost resolves to loopback
-  echo hello | nc -q1 127.0.0.1 ${ports.tcp}                         # TCP echo through handoff
+  bash -c 'exec 3<>/dev/tcp/127.0.0.1/${ports.tcp}; echo hello >&3; head -1 <&3'   # TCP echo through handoff
   npx handoff status                                                   # generations, workers, listeners
   npx handoff reload                                                   # a new generation; no client notices
 The config is ${configFile}: edit it, then reload. Ctrl-C stops (gracefully).`;
