@@ -1025,6 +1025,9 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.upstream = undefined;
     this.status = 101;
     this.responseStarted = true;
+    // The connection becomes the tunnel: no Connection: close (a drain or the client's
+    // "close, upgrade" asked for one), whatever happens after the tunnel ends it.
+    this.closeAfter = false;
     const out = this.buildResponseHead(res).replace(/\r\n\r\n$/, '\r\nConnection: upgrade\r\nUpgrade: ' + (headerValue(res.headers, 'upgrade') ?? this.req!.upgrade) + '\r\n\r\n');
     const server = up.detachSocket();
     const socket = this.socket;
