@@ -23,6 +23,10 @@ export interface HeaderSection {
   unknownCoding: boolean;
   /** Lower-cased tokens of all Connection lines. */
   connectionTokens: string[];
+  /** Whether those tokens include close, keep-alive, upgrade. */
+  connectionClose: boolean;
+  connectionKeepAlive: boolean;
+  connectionUpgrade: boolean;
   /** Number of Host lines, and the first one's value. */
   hostCount: number;
   host: string | undefined;
@@ -81,6 +85,9 @@ export function parseHeaderSection(
     chunkedLast: false,
     unknownCoding: false,
     connectionTokens: [],
+    connectionClose: false,
+    connectionKeepAlive: false,
+    connectionUpgrade: false,
     hostCount: 0,
     host: undefined,
     upgrade: undefined,
@@ -124,7 +131,7 @@ export function parseHeaderSection(
         if (tokenEquals(buf, nameStart, UPGRADE)) section.upgrade = section.upgrade === undefined ? value : `${section.upgrade}, ${value}`;
         break;
       case 10:
-        if (tokenEquals(buf, nameStart, CONNECTION)) connectionTokens(buf, valueStart, valueEnd, section.connectionTokens, kind);
+        if (tokenEquals(buf, nameStart, CONNECTION)) connectionTokens(buf, valueStart, valueEnd, section, kind);
         break;
       case 14:
         if (tokenEquals(buf, nameStart, CONTENT_LENGTH)) {
@@ -185,11 +192,17 @@ function contentLength(buf: Buffer, i: number, end: number, kind: HttpMessageKin
 }
 
 /** Connection = #token; empty list elements are ignored (RFC 9110 §5.6.1). */
-function connectionTokens(buf: Buffer, i: number, end: number, out: string[], kind: HttpMessageKind): void {
+function connectionTokens(buf: Buffer, i: number, end: number, section: HeaderSection, kind: HttpMessageKind): void {
   while (i < end) {
     const tokenStart = i;
     while (i < end && TCHAR[buf[i]] === 1) i++;
-    if (i > tokenStart) out.push(buf.toString('latin1', tokenStart, i).toLowerCase());
+    if (i > tokenStart) {
+      const token = buf.toString('latin1', tokenStart, i).toLowerCase();
+      section.connectionTokens.push(token);
+      if (token === 'close') section.connectionClose = true;
+      else if (token === 'keep-alive') section.connectionKeepAlive = true;
+      else if (token === 'upgrade') section.connectionUpgrade = true;
+    }
     while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
     if (i === end) return;
     if (buf[i] !== COMMA) throw new HttpParseError(kind, 400, 'invalid Connection header');

@@ -136,16 +136,6 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
     throw new HttpParseError('request', 400, 'invalid Host header');
   }
 
-  let close = false;
-  let keepAliveToken = false;
-  let upgradeToken = false;
-  const tokens = section.connectionTokens;
-  for (let t = 0; t < tokens.length; t++) {
-    const token = tokens[t];
-    if (token === 'close') close = true;
-    else if (token === 'keep-alive') keepAliveToken = true;
-    else if (token === 'upgrade') upgradeToken = true;
-  }
   const expect = section.expect;
   return {
     method,
@@ -157,9 +147,9 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
     host: absoluteForm ? authority : hostHeader,
     contentLength: section.contentLength,
     chunked: section.transferCodings > 0,
-    keepAlive: !close && (versionMinor === 1 || keepAliveToken),
-    connectionTokens: tokens,
-    upgrade: versionMinor === 1 && upgradeToken ? section.upgrade : undefined,
+    keepAlive: !section.connectionClose && (versionMinor === 1 || section.connectionKeepAlive),
+    connectionTokens: section.connectionTokens,
+    upgrade: versionMinor === 1 && section.connectionUpgrade ? section.upgrade : undefined,
     expect,
     expectContinue: versionMinor === 1 && expect !== undefined && expect.length === 12 && expect.toLowerCase() === '100-continue',
     headBytes: end - start,

@@ -95,16 +95,6 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, limit
   const chunked = transferEncoded && section.chunkedLast;
   const closeAfter = transferEncoded && (section.contentLength !== -1 || !chunked);
 
-  let close = false;
-  let keepAliveToken = false;
-  let upgradeToken = false;
-  const tokens = section.connectionTokens;
-  for (let t = 0; t < tokens.length; t++) {
-    const token = tokens[t];
-    if (token === 'close') close = true;
-    else if (token === 'keep-alive') keepAliveToken = true;
-    else if (token === 'upgrade') upgradeToken = true;
-  }
   return {
     versionMinor: minor as 0 | 1,
     status,
@@ -113,9 +103,9 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, limit
     contentLength: transferEncoded ? -1 : section.contentLength,
     chunked,
     closeAfter,
-    keepAlive: !close && !closeAfter && (minor === 1 || keepAliveToken),
-    connectionTokens: tokens,
-    upgrade: upgradeToken ? section.upgrade : undefined,
+    keepAlive: !section.connectionClose && !closeAfter && (minor === 1 || section.connectionKeepAlive),
+    connectionTokens: section.connectionTokens,
+    upgrade: section.connectionUpgrade ? section.upgrade : undefined,
     headBytes: end - start,
   };
 }
