@@ -22,7 +22,8 @@ function age(ms: number): string {
 
 export function renderStatus(r: StatusReport, now = Date.now()): string {
   const out: string[] = [];
-  out.push(`handoff ${r.master.version}  master pid ${r.master.pid}  up ${age(now - r.master.startedAt)}  config ${r.master.configFile}`);
+  const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
+  out.push(`handoff ${r.master.version}  master pid ${r.master.pid}  up ${age(now - r.master.startedAt)}  rss ${mib(r.master.memory.rss)}  config ${r.master.configFile}`);
   out.push('');
   out.push('generations:');
   for (const g of r.generations) {

@@ -312,7 +312,14 @@ export class Master {
     const sum = sumCounters(counters);
     const backends = sumCounters(activeCounters.length > 0 ? activeCounters : counters).backends;
     return {
-      master: { pid: process.pid, startedAt: this.startedAt, configFile: this.configFile, version: version(), control: this.config.control },
+      master: {
+        pid: process.pid,
+        startedAt: this.startedAt,
+        configFile: this.configFile,
+        version: version(),
+        control: this.config.control,
+        memory: { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed },
+      },
       generations: [...this.finished.slice(-5), ...live].map((g) => g.status(byPid)),
       listeners: this.listeners.all().map((l) => ({ address: l.address.key, frontend: l.frontend, inode: l.inode })),
       reloads: [...this.reloads],

@@ -66,7 +66,15 @@ export interface ListenerStatus {
 }
 
 export interface StatusReport {
-  readonly master: { readonly pid: number; readonly startedAt: number; readonly configFile: string; readonly version: string; readonly control: string };
+  readonly master: {
+    readonly pid: number;
+    readonly startedAt: number;
+    readonly configFile: string;
+    readonly version: string;
+    readonly control: string;
+    /** The master's own memory in bytes: it must stay flat however many reloads it runs. */
+    readonly memory: { readonly rss: number; readonly heapUsed: number };
+  };
   readonly generations: readonly GenerationStatus[];
   readonly listeners: readonly ListenerStatus[];
   readonly reloads: readonly ReloadRecord[];
