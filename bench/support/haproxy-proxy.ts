@@ -5,8 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForListen } from './ports.js';
-import { processTree } from './proc-stat.js';
-import type { ProxyUnderTest } from './proxy.js';
+import { signalReloadedProxy, type ProxyUnderTest } from './proxy.js';
 import { startService } from './service-process.js';
 
 export const HAPROXY_BIN = '/usr/sbin/haproxy';
@@ -56,17 +55,5 @@ export async function startHaproxy(backendPort: number, threads = 2): Promise<Pr
     await service.stop('SIGKILL');
     throw err;
   }
-  return {
-    label: `haproxy (nbthread ${threads})`,
-    kind: 'haproxy',
-    port,
-    masterPid: service.pid,
-    pids: () => processTree(service.pid),
-    reload: async () => {
-      process.kill(service.pid, 'SIGUSR2');
-      return {};
-    },
-    reloadsDone: async () => service.count('reloads'),
-    stop: () => service.stop('SIGTERM', 5_000),
-  };
+  return signalReloadedProxy(service, { label: `haproxy (nbthread ${threads})`, kind: 'haproxy', port, signal: 'SIGUSR2' });
 }

@@ -4,8 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForListen } from './ports.js';
-import { processTree } from './proc-stat.js';
-import type { ProxyUnderTest } from './proxy.js';
+import { signalReloadedProxy, type ProxyUnderTest } from './proxy.js';
 import { startService } from './service-process.js';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
@@ -64,17 +63,5 @@ export async function startNginx(backendPort: number, workers = 2): Promise<Prox
     await service.stop('SIGKILL');
     throw err;
   }
-  return {
-    label: `nginx (${workers} workers)`,
-    kind: 'nginx',
-    port,
-    masterPid: service.pid,
-    pids: () => processTree(service.pid),
-    reload: async () => {
-      process.kill(service.pid, 'SIGHUP');
-      return {};
-    },
-    reloadsDone: async () => service.count('reloads'),
-    stop: () => service.stop('SIGTERM', 5_000),
-  };
+  return signalReloadedProxy(service, { label: `nginx (${workers} workers)`, kind: 'nginx', port, signal: 'SIGHUP' });
 }

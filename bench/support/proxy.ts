@@ -1,5 +1,7 @@
 // What every benchmark needs from a proxy under test (handoff, HAProxy, nginx), so that
 // the same measurement runs against each of them.
+import { processTree } from './proc-stat.js';
+import type { ServiceProcess } from './service-process.js';
 
 export interface ReloadAnswer {
   /** handoff: the generation now active; others: undefined (a signal has no answer). */
@@ -29,4 +31,21 @@ export interface ProxyUnderTest {
    */
   reloadsDone(): Promise<number | undefined>;
   stop(): Promise<void>;
+}
+
+/** A proxy reloaded by a signal to its master (HAProxy -W: SIGUSR2, nginx: SIGHUP). */
+export function signalReloadedProxy(service: ServiceProcess, o: { label: string; kind: 'haproxy' | 'nginx'; port: number; signal: NodeJS.Signals }): ProxyUnderTest {
+  return {
+    label: o.label,
+    kind: o.kind,
+    port: o.port,
+    masterPid: service.pid,
+    pids: () => processTree(service.pid),
+    reload: async () => {
+      process.kill(service.pid, o.signal);
+      return {};
+    },
+    reloadsDone: async () => service.count('reloads'),
+    stop: () => service.stop('SIGTERM', 5_000),
+  };
 }
