@@ -28,6 +28,7 @@ import { HandoffError } from '../lib/errors.js';
 import type { Logger } from '../observe/logger.js';
 import { createBalancer, type Balancer } from './balance/balancer.js';
 import { HealthChecker } from './health-check.js';
+import { healthKey } from './health-key.js';
 import { WaitQueue, type Waiting } from './queue.js';
 import { ServerRuntime, type StateListener } from './server-runtime.js';
 import type {
@@ -52,6 +53,16 @@ export interface AcquireOptions {
 export interface BackendRuntimeOptions {
   /** Where server state changes are logged; default createLogger('backend'). */
   readonly logger?: Logger;
+  /**
+   * Live apply: the runtime this one replaces (same backend name). Its servers with the same
+   * identity (name + address) are kept, reconfigured, with their state, slots and counters;
+   * its wait queue is taken over, so queued requests keep their place (invariant I9).
+   */
+  readonly previous?: BackendRuntime;
+  /** Servers new to this config: created beforehand (a live apply prepares them), by health key. */
+  readonly created?: ReadonlyMap<HealthKey, ServerRuntime>;
+  /** Where a retired runtime sends new selections (a retry after a live apply): the backend now in force. */
+  readonly successor?: (name: string) => BackendRuntime | undefined;
 }
 
 interface Ticket {
@@ -97,20 +108,72 @@ export class BackendRuntime implements HealthTarget {
   private readonly logger: Logger | undefined;
   private noServer = 0;
   private closed = false;
+  private retired = false;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly successor: ((name: string) => BackendRuntime | undefined) | undefined;
 
   constructor(config: Backend, options: BackendRuntimeOptions = {}) {
     this.config = config;
     this.name = config.name;
     this.logger = options.logger;
+    this.successor = options.successor;
     const initial: OperationalState = config.health ? 'starting' : 'up';
-    this.servers = config.servers.map((s) => new ServerRuntime(s, config.name, { initial, logger: options.logger }));
+    const previous = options.previous;
+    this.servers = config.servers.map((s) => {
+      const key = healthKey(config.name, s);
+      const kept = previous?.byKey.get(key);
+      if (kept) {
+        kept.reconfigure(s);
+        return kept;
+      }
+      return options.created?.get(key) ?? new ServerRuntime(s, config.name, { initial, logger: options.logger });
+    });
     for (const s of this.servers) {
       this.byName.set(s.config.name, s);
       this.byKey.set(s.key, s);
-      s.onStateChange((change) => this.stateChanged(s, change));
+      this.unsubscribe.push(s.onStateChange((change) => this.stateChanged(s, change)));
     }
     this.balancer = createBalancer(config.balance, this.servers);
-    this.queue = new WaitQueue<Ticket, Slot>({ backend: config.name, timeoutMs: config.timeouts.queue, maxLength: config.maxqueue });
+    const queueOptions = { backend: config.name, timeoutMs: config.timeouts.queue, maxLength: config.maxqueue };
+    if (previous) {
+      this.queue = previous.queue;
+      this.queue.reconfigure(queueOptions);
+      this.noServer = previous.noServer;
+      for (const s of previous.servers) if (!this.byKey.has(s.key)) s.retired = true;
+      previous.retire();
+    } else {
+      this.queue = new WaitQueue<Ticket, Slot>(queueOptions);
+    }
+  }
+
+  /**
+   * A live apply replaced or removed this backend. Its servers stop notifying it; in-flight
+   * slots still come back through it; new selections (a retry) go to the successor, or
+   * find no server when the backend was removed. A removed backend's queued requests are
+   * turned away at once (503), never left to time out.
+   */
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.checker?.stop();
+    for (const t of this.cooldowns.values()) clearTimeout(t);
+    this.cooldowns.clear();
+  }
+
+  /** A removed backend (no successor): every server retires, every waiter gets NO_SERVER now. */
+  remove(): void {
+    this.retire();
+    for (const s of this.servers) s.retired = true;
+    this.closed = true;
+    this.queue.rejectAll(this.noServerError('removed from the config'));
+  }
+
+  /** The runtime new selections go to: this one, or after a live apply the one in force. */
+  private get current(): BackendRuntime | undefined {
+    if (!this.retired) return this;
+    const next = this.successor?.(this.name);
+    return next && next !== this ? next : undefined;
   }
 
   server(name: string): ServerRuntime | undefined {
@@ -123,11 +186,13 @@ export class BackendRuntime implements HealthTarget {
 
   /** True when some server could take this request now or after queueing. */
   hasUsable(exclude?: ReadonlySet<ServerState>): boolean {
+    if (this.retired) return this.current?.hasUsable(exclude) ?? false;
     return !this.closed && this.balancer.hasUsable(exclude);
   }
 
   /** Synchronous fast path: a slot on the first available candidate, or undefined (never queues). */
   tryAcquire(ctx: SelectionContext, exclude?: ReadonlySet<ServerState>): Slot | undefined {
+    if (this.retired) return this.current?.tryAcquire(ctx, exclude);
     if (this.closed) return undefined;
     const s = this.balancer.pick(ctx, exclude);
     return s ? this.take(s, 0) : undefined;
@@ -145,6 +210,12 @@ export class BackendRuntime implements HealthTarget {
   /** A slot at once, or after waiting in the queue; see the file header for the rejections. */
   acquire(ctx: SelectionContext, options: AcquireOptions = {}): Promise<Slot> {
     const { exclude, signal } = options;
+    if (this.retired) {
+      const next = this.current;
+      if (next) return next.acquire(ctx, options);
+      this.noServer++;
+      return Promise.reject(this.noServerError('removed from the config'));
+    }
     if (signal?.aborted) return this.queue.wait({ ctx, exclude }, signal); // rejects CLIENT_ABORT
     const slot = this.tryAcquire(ctx, exclude);
     if (slot) return Promise.resolve(slot);
@@ -243,11 +314,19 @@ export class BackendRuntime implements HealthTarget {
 
   /** For ServerSlot: capacity came back. */
   slotReleased(): void {
-    this.serveQueue();
+    // The queue is shared with the successor: let the runtime in force (its balancer knows
+    // the current servers) offer the freed capacity.
+    (this.retired ? this.current : this)?.serveQueue();
   }
 
   /** For ServerSlot: passive health. */
   connectFailed(s: ServerRuntime, detail: string): void {
+    if (this.retired) {
+      const next = this.current;
+      if (next && next.byKey.get(s.key) === s) next.connectFailed(s, detail);
+      else s.recordFailure();
+      return;
+    }
     const failures = s.recordFailure();
     const fall = this.config.passive.fall;
     if (fall <= 0 || failures < fall || s.operational !== 'up') return;
@@ -281,7 +360,7 @@ export class BackendRuntime implements HealthTarget {
   }
 
   /** Offer free capacity to the waiters, oldest first; turn away those no server can take. */
-  private serveQueue(): void {
+  serveQueue(): void {
     if (this.queue.length === 0) return;
     this.queue.serve((w: Waiting<Ticket, Slot>) => {
       const { ctx, exclude } = w.ticket;

@@ -73,9 +73,14 @@ export class WaitQueue<C, T> {
   private tail: Waiter<C, T> | undefined;
   private size = 0;
   private readonly count = { queued: 0, timeouts: 0, full: 0, aborted: 0 };
-  private readonly options: QueueOptions;
+  private options: QueueOptions;
 
   constructor(options: QueueOptions) {
+    this.options = options;
+  }
+
+  /** A live apply changed timeouts.queue or maxqueue: new arrivals use them; waiters keep their deadline. */
+  reconfigure(options: QueueOptions): void {
     this.options = options;
   }
 

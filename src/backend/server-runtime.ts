@@ -40,7 +40,7 @@ function describeCause(cause: StateCause): string | undefined {
 }
 
 export class ServerRuntime implements ServerState {
-  readonly config: Server;
+  config: Server;
   readonly backend: string;
   readonly key: HealthKey;
   private opState: OperationalState;
@@ -48,7 +48,9 @@ export class ServerRuntime implements ServerState {
   private slots = 0;
   private sinceMs = Date.now();
   private failures = 0;
-  private readonly maxconn: number;
+  private maxconn: number;
+  /** Removed from the config by a live apply: it takes no new request; pooled connections to it close. */
+  retired = false;
   private readonly logger: Logger;
   private readonly listeners: StateListener[] = [];
   private readonly count = { requests: 0, connectFailures: 0, stateChanges: 0 };
@@ -134,6 +136,20 @@ export class ServerRuntime implements ServerState {
     // A copy: a listener may unsubscribe while we iterate.
     for (const listener of this.listeners.slice()) listener(change);
     return true;
+  }
+
+  /**
+   * A live apply kept this server (same backend, name and address) with new settings:
+   * weight, maxconn, backup take effect for the next selection; a changed configured admin
+   * state is applied like an operator's change. State, slots and counters carry over.
+   */
+  reconfigure(config: Server): void {
+    const previous = this.config;
+    this.config = config;
+    this.maxconn = config.maxconn ?? Infinity;
+    this.retired = false;
+    epoch++;
+    if (config.admin !== previous.admin) this.setState({ admin: config.admin }, { kind: 'admin', detail: 'config' });
   }
 
   /** BackendRuntime only: a slot was handed out. */

@@ -31,6 +31,8 @@ export interface ServerState {
   readonly admin: AdminState;
   /** Requests/connections currently holding a slot on this server (in this process). */
   readonly active: number;
+  /** Removed from the config by a live apply (in-flight requests finish; nothing new, no pooling). */
+  readonly retired: boolean;
   /** True when this server may take a new request now: up (or starting with no checks), admin ready, weight > 0, and below maxconn. */
   available(): boolean;
   /** True when up, admin ready and weight > 0, regardless of maxconn (a candidate worth queueing for). */

@@ -7,7 +7,8 @@ export interface CommandModule {
 
 const COMMANDS: Readonly<Record<string, string>> = {
   start: 'run the master in the foreground (no -f: the built-in demo)',
-  reload: 'reload the running service; exit 0 once the new generation is active',
+  reload: 'reload the running service; exit 0 once the new config is in force',
+  apply: 'push a config document (file or stdin) to the running service and apply it',
   status: 'generations, workers, listeners, connections, reloads',
   stop: 'graceful stop (drain), or immediate with --now',
   check: 'validate a config file; errors as file:line:col',

@@ -3,37 +3,50 @@
 // reason (config errors as FILE:LINE:COL).
 import { command, parse } from './args.js';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
+import type { ControlResponse } from '../protocol/control.js';
 import { controlTarget } from './control-target.js';
 
-const HELP = `usage: handoff reload [-f FILE | -s SOCK]
+const HELP = `usage: handoff reload [-f FILE | -s SOCK] [--restart]
 
-Reload the running service and wait until the new generation is active.
+Reload the running service and wait until the new config is in force. The master
+applies it live, in the running workers (no new process, no connection touched),
+unless it needs new processes (another 'workers' count, another handoff version on
+disk, another access log target) or --restart asks for them. A config identical to
+the one in force is a no-op ("unchanged").
   -f, --file FILE     the config to load (its 'control' names the master's socket);
                       default: the master reloads the file it runs
   -s, --socket SOCK   the master's control socket
-With neither: ./handoff.yaml if present, else the built-in demo.
+  --restart           new worker processes (a new generation, with migration)
+With neither -f nor -s: ./handoff.yaml if present, else the built-in demo.
 
-Exit status: 0 once the new generation is active, 1 when the reload failed (the
+Exit status: 0 once the new config is in force, 1 when the reload failed (the
 service keeps running as it was), 2 usage error.`;
+
+/** Print a reload's answer (reload and apply); returns the exit code. */
+export function printReloadAnswer(verb: string, res: ControlResponse): number {
+  if (!res.ok) {
+    console.error(`handoff ${verb}: failed: ${res.error}`);
+    return 1;
+  }
+  if (res.type !== 'reload') throw new ControlError('unexpected answer');
+  for (const w of res.warnings) console.error(`warning: ${w}`);
+  const coalesced = res.coalesced > 1 ? ` (${res.coalesced} requests coalesced)` : '';
+  if (res.kind === 'unchanged') console.log(`unchanged: generation ${res.generation} already runs this config${coalesced}`);
+  else console.log(`${verb === 'apply' ? 'applied' : 'reloaded'} (${res.kind}): generation ${res.generation} in force in ${res.durationMs} ms${coalesced}`);
+  return 0;
+}
 
 export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
-    const { values } = parse(argv, { file: { type: 'string', short: 'f' }, socket: { type: 'string', short: 's' } });
+    const { values } = parse(argv, { file: { type: 'string', short: 'f' }, socket: { type: 'string', short: 's' }, restart: { type: 'boolean' } });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
     const target = controlTarget(values);
     try {
-      const res = await controlRequest(target.socket, { type: 'reload', ...(target.file ? { file: target.file } : {}) });
-      if (!res.ok) {
-        console.error(`handoff reload: failed: ${res.error}`);
-        return 1;
-      }
-      if (res.type !== 'reload') throw new ControlError('unexpected answer');
-      for (const w of res.warnings) console.error(`warning: ${w}`);
-      console.log(`reloaded: generation ${res.generation} active in ${res.durationMs} ms${res.coalesced > 1 ? ` (${res.coalesced} requests coalesced)` : ''}`);
-      return 0;
+      const res = await controlRequest(target.socket, { type: 'reload', ...(target.file ? { file: target.file } : {}), ...(values.restart ? { restart: true } : {}) });
+      return printReloadAnswer('reload', res);
     } catch (err) {
       if (err instanceof ControlError) {
         console.error(`handoff reload: ${err.message}`);

@@ -28,11 +28,11 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   out.push('generations:');
   for (const g of r.generations) {
     const deadline = g.drainDeadline !== undefined && g.state === 'draining' ? `  deadline in ${age(g.drainDeadline - now)}` : '';
-    out.push(`  #${g.number}  ${g.state.padEnd(8)}  age ${age(now - g.startedAt).padEnd(5)}  config ${g.configHash}${g.crashes ? `  crashes ${g.crashes}` : ''}${deadline}`);
+    out.push(`  #${g.number}  ${g.state.padEnd(8)}  age ${age(now - g.startedAt).padEnd(5)}  config ${g.configHash} (generation ${g.configGeneration})${g.crashes ? `  crashes ${g.crashes}` : ''}${deadline}`);
     for (const w of g.workers) {
       const c = w.connections;
       const conns = c ? Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'no connections' : 'no answer';
-      out.push(`      worker ${w.pid}  ${w.state.padEnd(8)}  ${conns}${w.requests !== undefined ? `  requests ${w.requests}` : ''}`);
+      out.push(`      worker ${w.pid}  ${w.state.padEnd(8)}  config generation ${w.configGeneration}  ${conns}${w.requests !== undefined ? `  requests ${w.requests}` : ''}`);
     }
   }
   out.push('');
@@ -52,7 +52,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   if (r.reloads.length === 0) out.push('  none yet');
   for (const x of r.reloads.slice(-10)) {
     const d = x.drained ? `  drained: migrated ${x.drained.migrated}, closed idle ${x.drained.closedIdle}, timed out ${x.drained.timedOut}, killed ${x.drained.killed}` : '';
-    out.push(`  #${x.id}  ${new Date(x.requestedAt).toISOString()}  ${x.outcome.padEnd(7)} ${String(x.durationMs).padStart(5)} ms${x.generation ? `  → generation ${x.generation}` : ''}${x.requests > 1 ? `  (${x.requests} requests)` : ''}${x.reason ? `  ${x.reason.split('\n')[0]}` : ''}${d}`);
+    out.push(`  #${x.id}  ${new Date(x.requestedAt).toISOString()}  ${x.outcome.padEnd(7)} ${(x.kind ?? '').padEnd(9)} ${String(x.durationMs).padStart(5)} ms${x.generation ? `  → generation ${x.generation}` : ''}${x.requests > 1 ? `  (${x.requests} requests)` : ''}${x.reason ? `  ${x.reason.split('\n')[0]}` : ''}${d}`);
   }
   return out.join('\n');
 }

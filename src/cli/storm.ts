@@ -20,7 +20,8 @@ next config and probe the route it adds. Loopback addresses only.
 target (templates: \${backend.NAME} \${backend.NAME.port} \${port.NAME} \${storm.dir} \${storm.template-dir};
 commands also {config} {dir} {pidfile}):
   -f, --file CONFIG        a handoff config template: storm runs 'handoff start -f', reloads it
-                           through its control socket
+                           through its control socket (applied live when the change allows)
+  --restart                with -f: every reload starts new worker processes (reload --restart)
   --start CMD              any proxy: the shell command that starts it (foreground or daemon)
   --reload CMD             the command for one reload (exit 0 = done)
   --reload-signal SIG      ... or send SIG (HUP, USR2) to the pid in --pid-file F
@@ -60,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
     const { values } = parse(argv, {
       file: { type: 'string', short: 'f' },
+      restart: { type: 'boolean' },
       config: { type: 'string' },
       'config-next': { type: 'string' },
       start: { type: 'string' },

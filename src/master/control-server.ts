@@ -5,7 +5,8 @@ import { chmodSync, unlinkSync } from 'node:fs';
 import type { Logger } from '../observe/logger.js';
 import { parseControlRequest, type ControlRequest, type ControlResponse } from '../protocol/control.js';
 
-const MAX_REQUEST_BYTES = 64 * 1024;
+/** A request line at most: room for a pushed config document (handoff apply). */
+const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 
 export type ControlHandler = (req: ControlRequest) => Promise<ControlResponse>;
 

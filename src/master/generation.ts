@@ -13,6 +13,7 @@ import type { Logger } from '../observe/logger.js';
 import type { GenerationState, GenerationStatus } from '../protocol/control.js';
 import type { WorkerMessage } from '../protocol/ipc.js';
 import type { ListenerRegistry } from './listener-registry.js';
+import { applyToWorkers } from './live-apply.js';
 import { WorkerProcess } from './worker-process.js';
 
 /** How long after the drain deadline a worker may take to exit before SIGKILL. */
@@ -54,11 +55,19 @@ export class Generation {
   /** Reload that drained this generation (to report its drain totals). */
   drainedBy: number | undefined;
 
+  /** The config in force: the one it started with, then each one applied live. */
+  config: Config;
+  /** Its generation number (the process generation's own number until a live apply). */
+  configGeneration: number;
+
   constructor(
     readonly number: number,
-    readonly config: Config,
+    config: Config,
     private readonly deps: GenerationDeps,
-  ) {}
+  ) {
+    this.config = config;
+    this.configGeneration = number;
+  }
 
   private spawn(index: number): WorkerProcess {
     const w = new WorkerProcess(this.number, index, {
@@ -85,7 +94,7 @@ export class Generation {
     try {
       const started = [];
       for (let i = 0; i < this.config.workers; i++) {
-        started.push(this.spawn(i).start({ config: this.config, health, listeners }, START_TIMEOUT_MS));
+        started.push(this.spawn(i).start({ config: this.config, configGeneration: this.configGeneration, health, listeners }, START_TIMEOUT_MS));
       }
       await Promise.all(started);
       this.state = 'active';
@@ -116,8 +125,12 @@ export class Generation {
         this.replaceTimers.delete(timer);
         if (this.state !== 'active') return;
         const nw = this.spawn(w.index);
-        nw.start({ config: this.config, health: this.deps.health(), listeners: this.listenersFor() }, START_TIMEOUT_MS).then(
-          () => this.deps.log.info('replacement worker ready', { gen: this.number, pid: nw.pid }),
+        nw.start({ config: this.config, configGeneration: this.configGeneration, health: this.deps.health(), listeners: this.listenersFor() }, START_TIMEOUT_MS).then(
+          () => {
+            this.deps.log.info('replacement worker ready', { gen: this.number, pid: nw.pid });
+            // A live apply committed while it started: bring it to the config in force.
+            if (nw.configGeneration !== this.configGeneration) void this.sync(nw);
+          },
           (err: Error) => {
             this.deps.log.error('replacement worker failed', { gen: this.number, pid: nw.pid, error: err.message });
             nw.kill('SIGKILL');
@@ -177,6 +190,26 @@ export class Generation {
     return { ...this.exitedDrains };
   }
 
+  /**
+   * Bring one worker to the config in force with a live apply of its own (a replacement
+   * that started with an older config, or one whose commit failed). A worker that still
+   * cannot take it is replaced: every worker of the active generation runs the same config.
+   */
+  async sync(w: WorkerProcess): Promise<void> {
+    if (this.state !== 'active' || w.state !== 'ready' || w.configGeneration === this.configGeneration) return;
+    const generation = this.configGeneration;
+    const config = this.config;
+    try {
+      await applyToWorkers([w], { generation, config, health: this.deps.health(), listeners: this.deps.listeners });
+    } catch (err) {
+      if (this.state !== 'active' || w.configGeneration === this.configGeneration) return;
+      this.deps.log.error('worker could not take the config in force; replacing it', { gen: this.number, pid: w.pid, config_generation: generation, error: (err as Error).message });
+      w.kill('SIGKILL');
+      return;
+    }
+    if (this.configGeneration !== generation) void this.sync(w);
+  }
+
   /** Ready workers that can take migrated connections. */
   readyWorkers(): WorkerProcess[] {
     return this.workers.filter((w) => w.state === 'ready');
@@ -187,13 +220,14 @@ export class Generation {
       number: this.number,
       state: this.state,
       startedAt: this.startedAt,
+      configGeneration: this.configGeneration,
       configHash: this.config.hash,
       configFile: this.config.source,
       ...(this.drainDeadline !== undefined ? { drainDeadline: this.drainDeadline } : {}),
       crashes: this.crashes,
       workers: this.workers.map((w) => {
         const c = counters.get(w.pid);
-        return { pid: w.pid, generation: this.number, state: w.state, startedAt: w.startedAt, connections: c?.connections, requests: c?.requests, restarts: 0 };
+        return { pid: w.pid, generation: this.number, configGeneration: w.configGeneration, state: w.state, startedAt: w.startedAt, connections: c?.connections, requests: c?.requests, restarts: 0 };
       }),
     };
   }

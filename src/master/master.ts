@@ -9,20 +9,24 @@
 // snapshot and wait for every worker's ready; switch; tell EVERY older generation to drain;
 // close sockets nobody needs; answer. Any failure before the switch undoes what it did and
 // leaves the service exactly as it was (invariant I5).
-import { loadConfig, formatIssue } from '../config/load.js';
+import { dirname } from 'node:path';
+import { loadConfig, loadConfigText, formatIssue } from '../config/load.js';
 import type { StateChange } from '../backend/types.js';
 import type { Config } from '../config/types.js';
 import { BindError, closeHandle, isTcpHandle } from '../lib/node-handles.js';
 import { version } from '../lib/version.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { CONNECTION_STATES, sumCounters, type WorkerCounters } from '../protocol/counters.js';
-import type { ControlRequest, ControlResponse, ReloadRecord, StatusReport } from '../protocol/control.js';
+import type { ControlRequest, ControlResponse, ReloadKind, ReloadRecord, StatusReport } from '../protocol/control.js';
 import type { WorkerMessage } from '../protocol/ipc.js';
 import { ControlServer } from './control-server.js';
 import { Generation } from './generation.js';
 import { HealthService } from './health-service.js';
 import { ListenerRegistry } from './listener-registry.js';
-import { ReloadQueue } from './reload-queue.js';
+import { applyToWorkers } from './live-apply.js';
+import { chooseReloadKind, sameStats } from './reload-kind.js';
+import { ReloadQueue, type ReloadRequest } from './reload-queue.js';
+import { writeFileAtomic } from './write-atomic.js';
 import type { WorkerProcess } from './worker-process.js';
 import { StatsServer } from '../observe/stats-server.js';
 
@@ -41,6 +45,7 @@ export class ReloadFailure extends Error {
 }
 
 interface ReloadAnswer {
+  kind: ReloadKind;
   generation: number;
   durationMs: number;
   warnings: string[];
@@ -67,12 +72,14 @@ export class Master {
   private rr = 0;
   private readonly tunnelTargets = new Map<string, WorkerProcess>();
   private readonly stoppedWaiters: (() => void)[] = [];
+  /** The handoff version this master runs: a different one on disk needs new processes. */
+  private readonly version = version();
   private resolveFinished!: () => void;
   /** Resolves once the master has stopped (by signal or control request). */
   readonly finishedPromise = new Promise<void>((r) => (this.resolveFinished = r));
 
   constructor(private configFile: string) {
-    this.queue = new ReloadQueue((file, requests) => this.runReload(file, requests));
+    this.queue = new ReloadQueue((request, requests) => this.runReload(request, requests));
     this.health = new HealthService(createLogger('health'), (changes) => this.broadcastHealth(changes));
   }
 
@@ -123,13 +130,13 @@ export class Master {
 
   // ---- reload ----------------------------------------------------------------------------------
 
-  /** Request a reload; resolves once the new generation is active (coalesced with concurrent requests). */
-  reload(file?: string): Promise<ReloadAnswer> {
+  /** Request a reload; resolves once the new config is in force (coalesced with concurrent requests). */
+  reload(request: ReloadRequest = {}): Promise<ReloadAnswer> {
     if (this.state !== 'running') return Promise.reject(new ReloadFailure(`cannot reload: the master is ${this.state}`));
-    return this.queue.request(file);
+    return this.queue.request(request);
   }
 
-  private async runReload(file: string | undefined, requests: number): Promise<ReloadAnswer> {
+  private async runReload(request: ReloadRequest, requests: number): Promise<ReloadAnswer> {
     const t0 = Date.now();
     const record: ReloadRecord = { id: this.nextReloadId++, requestedAt: t0, requests, outcome: 'running', durationMs: 0 };
     this.reloads.push(record);
@@ -138,14 +145,14 @@ export class Master {
       record.outcome = 'failed';
       record.durationMs = Date.now() - t0;
       record.reason = reason;
-      this.log.warn('reload failed', { reload: record.id, duration_ms: record.durationMs, reason: reason.split('\n')[0], requests });
+      this.log.warn('reload failed', { reload: record.id, kind: record.kind, duration_ms: record.durationMs, reason: reason.split('\n')[0], requests });
       return new ReloadFailure(reason, issues);
     };
     if (this.state !== 'running') throw fail(`the master is ${this.state}`);
-    const path = file ?? this.configFile;
+    const path = request.file ?? this.configFile;
 
-    // 1. Load and validate.
-    const result = await loadConfig(path);
+    // 1. Load and validate (a pushed document exactly as `handoff check` would, under the master's file name).
+    const result = request.text !== undefined ? await loadConfigText(request.text, this.configFile, dirname(this.configFile)) : await loadConfig(path);
     if (!result.ok) {
       const issues = result.errors.map((i) => ({ file: i.file, line: i.line, col: i.col, path: i.path, message: i.message }));
       throw fail(result.errors.map(formatIssue).join('\n'), { ok: false, error: 'invalid config', issues });
@@ -153,6 +160,27 @@ export class Master {
     const config = result.config;
     const warnings = result.warnings.map(formatIssue);
     if (config.control !== this.config.control) warnings.push(`control socket stays ${this.config.control} until restart (the new config says ${config.control})`);
+    if (!sameStats(config, this.config)) warnings.push('the stats listener changes at the next restart of the master');
+
+    // A pushed config replaces the file, atomically, so a restart resumes it.
+    if (request.text !== undefined) {
+      try {
+        await writeFileAtomic(this.configFile, request.text);
+      } catch (err) {
+        throw fail(`cannot write ${this.configFile}: ${(err as Error).message}`);
+      }
+    }
+
+    const kind = chooseReloadKind(this.config, config, { restart: request.restart === true, runningVersion: this.version });
+    record.kind = kind.kind;
+    if (kind.kind === 'unchanged') {
+      this.configFile = path;
+      record.outcome = 'ok';
+      record.generation = this.active!.configGeneration;
+      record.durationMs = Date.now() - t0;
+      this.log.info('reload finished', { reload: record.id, kind: 'unchanged', generation: record.generation, duration_ms: record.durationMs, requests });
+      return { kind: 'unchanged', generation: record.generation, durationMs: record.durationMs, warnings, coalesced: requests };
+    }
 
     // 2. Listeners: keep the ones that stay, bind the new ones (all or nothing).
     let added: string[];
@@ -161,33 +189,59 @@ export class Master {
     } catch (err) {
       throw fail(err instanceof BindError ? err.message : `bind: ${(err as Error).message}`);
     }
-
-    // 3. Start generation N+1 with a health snapshot; wait for every worker's ready.
+    // Servers new to the config get a first check (bounded) before any worker uses them.
     await this.health.prepare(config);
-    const gen = this.newGeneration(config);
-    try {
-      await gen.start();
-    } catch (err) {
-      await this.listeners.close(added);
-      this.health.commit(this.config);
-      this.forget(gen);
-      throw fail(`generation ${gen.number} did not start: ${(err as Error).message}`);
-    }
-    if (this.state !== 'running') {
-      gen.kill();
-      throw fail(`the master is ${this.state}`);
-    }
 
-    // 4. Switch: only N+1 accepts from now on; EVERY older generation drains.
-    const previous = this.generations.filter((g) => g !== gen && (g.state === 'active' || g.state === 'starting'));
-    this.active = gen;
-    this.config = config;
-    this.configFile = path;
-    this.listeners.assign(config);
-    this.health.commit(config);
-    const deadline = Date.now() + config.drain.timeout;
-    // 5. Drain; resolves once each old worker confirmed it stopped accepting (I2, I6).
-    await Promise.all(previous.map((g) => g.drain(deadline, config.drain.migrate, record.id)));
+    let generation: number;
+    let draining: number[] = [];
+    if (kind.kind === 'live') {
+      // 3L. Prepare on every worker, then commit on every worker (live-apply.ts).
+      const gen = this.active!;
+      generation = this.nextGeneration++;
+      try {
+        const outcome = await applyToWorkers(gen.readyWorkers(), { generation, config, health: this.health.snapshot(), listeners: this.listeners });
+        gen.config = config;
+        gen.configGeneration = generation;
+        for (const w of outcome.lagging) void gen.sync(w);
+        // Workers that were starting (a crash replacement) catch up once ready.
+        for (const w of gen.workers) if (w.state === 'ready' && w.configGeneration !== generation && !outcome.lagging.includes(w)) void gen.sync(w);
+      } catch (err) {
+        await this.listeners.close(added);
+        this.health.commit(this.config);
+        throw fail((err as Error).message);
+      }
+      this.config = config;
+      this.configFile = path;
+      this.listeners.assign(config);
+      this.health.commit(config);
+    } else {
+      // 3P. Start generation N+1 with a health snapshot; wait for every worker's ready.
+      const gen = this.newGeneration(config);
+      generation = gen.number;
+      try {
+        await gen.start();
+      } catch (err) {
+        await this.listeners.close(added);
+        this.health.commit(this.config);
+        this.forget(gen);
+        throw fail(`generation ${gen.number} did not start: ${(err as Error).message}`);
+      }
+      if (this.state !== 'running') {
+        gen.kill();
+        throw fail(`the master is ${this.state}`);
+      }
+      // 4. Switch: only N+1 accepts from now on; EVERY older generation drains.
+      const previous = this.generations.filter((g) => g !== gen && (g.state === 'active' || g.state === 'starting'));
+      this.active = gen;
+      this.config = config;
+      this.configFile = path;
+      this.listeners.assign(config);
+      this.health.commit(config);
+      const deadline = Date.now() + config.drain.timeout;
+      // 5. Drain; resolves once each old worker confirmed it stopped accepting (I2, I6).
+      await Promise.all(previous.map((g) => g.drain(deadline, config.drain.migrate, record.id)));
+      draining = previous.map((g) => g.number);
+    }
 
     // 6. Close the sockets no generation needs any more.
     const unused = this.listeners.unused(config);
@@ -195,17 +249,20 @@ export class Master {
 
     // 7. Answer.
     record.outcome = 'ok';
-    record.generation = gen.number;
+    record.generation = generation;
     record.durationMs = Date.now() - t0;
     this.log.info('reload finished', {
       reload: record.id,
-      generation: gen.number,
+      kind: kind.kind,
+      why: kind.reason,
+      generation,
       duration_ms: record.durationMs,
       requests,
-      draining: previous.map((g) => g.number).join(',') || undefined,
+      draining: draining.join(',') || undefined,
+      added_listeners: added.join(',') || undefined,
       closed_listeners: unused.join(',') || undefined,
     });
-    return { generation: gen.number, durationMs: record.durationMs, warnings, coalesced: requests };
+    return { kind: kind.kind, generation, durationMs: record.durationMs, warnings, coalesced: requests };
   }
 
   private forget(gen: Generation) {
@@ -287,9 +344,14 @@ export class Master {
   private async onControl(req: ControlRequest): Promise<ControlResponse> {
     switch (req.type) {
       case 'reload':
+      case 'apply':
         try {
-          const a = await this.reload(req.file);
-          return { ok: true, type: 'reload', generation: a.generation, durationMs: a.durationMs, warnings: a.warnings, coalesced: a.coalesced };
+          const a = await this.reload({
+            ...(req.type === 'reload' && req.file !== undefined ? { file: req.file } : {}),
+            ...(req.type === 'apply' ? { text: req.config } : {}),
+            ...(req.restart ? { restart: true } : {}),
+          });
+          return { ok: true, type: 'reload', kind: a.kind, generation: a.generation, durationMs: a.durationMs, warnings: a.warnings, coalesced: a.coalesced };
         } catch (err) {
           if (err instanceof ReloadFailure && err.issues) return { ...err.issues, error: err.message };
           return { ok: false, error: err instanceof Error ? err.message : String(err) };

@@ -47,6 +47,11 @@ export class WorkerProcess {
   readonly child: ChildProcess;
   readonly pid: number;
   drained: DrainResult | undefined;
+  /** Generation of the config this worker runs (raised by each live apply it committed). */
+  configGeneration = 0;
+  /** Listening sockets this worker was given (a live apply sends only the new ones). */
+  listenerKeys = new Set<string>();
+  private readonly applyWaiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private drainingWaiters: (() => void)[] = [];
   private counterSeq = 0;
@@ -77,6 +82,8 @@ export class WorkerProcess {
         for (const w of this.drainingWaiters.splice(0)) w();
         for (const w of this.counterWaiters.values()) w(undefined);
         this.counterWaiters.clear();
+        for (const w of this.applyWaiters.values()) w.reject(new Error(`worker ${this.pid} exited (${signal ?? `code ${code}`})`));
+        this.applyWaiters.clear();
         if (was !== 'draining' && was !== 'starting') this.log.warn('worker exited', { pid: this.pid, gen: generation, code, signal });
         this.events.onExit(this, code, signal);
         resolve();
@@ -106,6 +113,16 @@ export class WorkerProcess {
       case 'draining':
         for (const w of this.drainingWaiters.splice(0)) w();
         return;
+      case 'prepared':
+        this.settleApply(`prepare:${msg.id}`);
+        return;
+      case 'prepare-failed':
+        this.settleApply(`prepare:${msg.id}`, new Error(msg.error));
+        return;
+      case 'committed':
+        this.configGeneration = msg.generation;
+        this.settleApply(`commit:${msg.id}`);
+        return;
       case 'drained':
         this.drained = { migrated: msg.migrated, closedIdle: msg.closedIdle, timedOut: msg.timedOut };
         return;
@@ -118,6 +135,60 @@ export class WorkerProcess {
       default:
         this.events.onMessage(this, msg, handle);
     }
+  }
+
+  private settleApply(key: string, err?: Error) {
+    const w = this.applyWaiters.get(key);
+    this.applyWaiters.delete(key);
+    if (err) w?.reject(err);
+    else w?.resolve();
+  }
+
+  /** Send one step of a live apply and wait for its answer, at most timeoutMs. Rejects with the worker's cause. */
+  private applyStep(key: string, timeoutMs: number, send: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.state !== 'ready') {
+        reject(new Error(`worker ${this.pid} is ${this.state}`));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.applyWaiters.delete(key);
+        reject(new Error(`worker ${this.pid} did not answer within ${timeoutMs}ms`));
+      }, timeoutMs);
+      this.applyWaiters.set(key, {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(new Error(`worker ${this.pid}: ${e.message}`));
+        },
+      });
+      send().catch((e: Error) => this.settleApply(key, e));
+    });
+  }
+
+  /** Live apply, step 1: the worker compiles `config` beside its own and receives the new binds' sockets. */
+  prepare(id: number, generation: number, config: Config, health: HealthSnapshot, listeners: readonly { key: string; handle: TcpHandle }[], timeoutMs: number): Promise<void> {
+    return this.applyStep(`prepare:${id}`, timeoutMs, async () => {
+      await this.send({ type: 'prepare', id, generation, config, health, listeners: listeners.map((l) => l.key) });
+      for (const l of listeners) await this.send({ type: 'listener', key: l.key, apply: id }, l.handle);
+    });
+  }
+
+  /** Live apply, step 2: put it in force; resolves once the worker did (and listens on new binds). */
+  commit(id: number, listenerKeys: readonly string[], timeoutMs: number): Promise<void> {
+    return this.applyStep(`commit:${id}`, timeoutMs, () => this.send({ type: 'commit', id })).then(() => {
+      this.listenerKeys = new Set(listenerKeys);
+    });
+  }
+
+  /** Live apply abandoned: the worker drops what it prepared (no answer expected). */
+  abort(id: number): void {
+    this.applyWaiters.get(`prepare:${id}`)?.reject(new Error('aborted'));
+    this.applyWaiters.delete(`prepare:${id}`);
+    this.send({ type: 'abort', id }).catch(() => {});
   }
 
   get alive(): boolean {
@@ -139,7 +210,9 @@ export class WorkerProcess {
   }
 
   /** Send the config and the listening sockets; resolves once the worker listens on all of them. */
-  start(init: { config: Config; health: HealthSnapshot; listeners: readonly { key: string; handle: TcpHandle }[] }, timeoutMs: number): Promise<void> {
+  start(init: { config: Config; configGeneration: number; health: HealthSnapshot; listeners: readonly { key: string; handle: TcpHandle }[] }, timeoutMs: number): Promise<void> {
+    this.configGeneration = init.configGeneration;
+    this.listenerKeys = new Set(init.listeners.map((l) => l.key));
     const ready = new Promise<void>((resolve, reject) => {
       this.readyWaiters = { resolve, reject };
       const timer = setTimeout(() => reject(new Error(`worker ${this.pid} not ready after ${timeoutMs}ms`)), timeoutMs);
@@ -157,7 +230,7 @@ export class WorkerProcess {
     });
     void (async () => {
       try {
-        await this.send({ type: 'init', generation: this.generation, index: this.index, config: init.config, health: init.health, listeners: init.listeners.map((l) => l.key) });
+        await this.send({ type: 'init', generation: this.generation, configGeneration: init.configGeneration, index: this.index, config: init.config, health: init.health, listeners: init.listeners.map((l) => l.key) });
         for (const l of init.listeners) await this.send({ type: 'listener', key: l.key }, l.handle);
       } catch (err) {
         this.readyWaiters?.reject(err as Error);

@@ -5,8 +5,14 @@ import type { ConnectionState } from './counters.js';
 import type { BackendCounters } from './counters.js';
 
 export type ControlRequest =
-  /** Reload; answered once the new generation is active (or the reload failed). `file`: load this config instead of the current one. */
-  | { readonly type: 'reload'; readonly file?: string }
+  /**
+   * Reload; answered once the new config is in force (or the reload failed). `file`: load
+   * this config instead of the current one. `restart`: new worker processes even when the
+   * change could be applied live.
+   */
+  | { readonly type: 'reload'; readonly file?: string; readonly restart?: boolean }
+  /** Push a config document (YAML text): validated like `handoff check`, written over the master's config file, then reloaded. */
+  | { readonly type: 'apply'; readonly config: string; readonly restart?: boolean }
   | { readonly type: 'status' }
   /** Graceful stop (drain), or immediate with now. Answered before the master exits. */
   | { readonly type: 'stop'; readonly now?: boolean };
@@ -21,12 +27,17 @@ export interface ConfigIssueOut {
 
 export type ReloadOutcome = 'ok' | 'failed';
 
+/** live: applied in the running workers; process: a new generation of workers (with migration); unchanged: same config, nothing done. */
+export type ReloadKind = 'live' | 'process' | 'unchanged';
+
 export interface ReloadRecord {
   readonly id: number;
   readonly requestedAt: number;
   /** How many requests this run answered (requests that arrived during a run are coalesced). */
   readonly requests: number;
   outcome: ReloadOutcome | 'running';
+  /** Decided once the config is loaded. */
+  kind?: ReloadKind;
   durationMs: number;
   generation?: number;
   reason?: string;
@@ -39,7 +50,10 @@ export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
 
 export interface WorkerStatus {
   readonly pid: number;
+  /** Process generation: the one it was started as. */
   readonly generation: number;
+  /** Config generation: the config it runs (raised by live applies). */
+  readonly configGeneration: number;
   readonly state: WorkerState;
   readonly startedAt: number;
   readonly connections: Record<ConnectionState, number> | undefined;
@@ -51,6 +65,8 @@ export interface GenerationStatus {
   readonly number: number;
   readonly state: GenerationState;
   readonly startedAt: number;
+  /** The config in force in this process generation (its own number until a live apply). */
+  readonly configGeneration: number;
   readonly configHash: string;
   readonly configFile: string;
   readonly drainDeadline?: number;
@@ -91,7 +107,7 @@ export interface StatusReport {
 }
 
 export type ControlResponse =
-  | { readonly ok: true; readonly type: 'reload'; readonly generation: number; readonly durationMs: number; readonly warnings: readonly string[]; readonly coalesced: number }
+  | { readonly ok: true; readonly type: 'reload'; readonly kind: ReloadKind; readonly generation: number; readonly durationMs: number; readonly warnings: readonly string[]; readonly coalesced: number }
   | { readonly ok: true; readonly type: 'status'; readonly status: StatusReport }
   | { readonly ok: true; readonly type: 'stop' }
   | { readonly ok: false; readonly error: string; readonly issues?: readonly ConfigIssueOut[] };
@@ -104,7 +120,9 @@ export function parseControlRequest(v: unknown): ControlRequest | undefined {
   if (!isObj(v)) return undefined;
   switch (v.type) {
     case 'reload':
-      return v.file === undefined || typeof v.file === 'string' ? (v as ControlRequest) : undefined;
+      return (v.file === undefined || typeof v.file === 'string') && (v.restart === undefined || typeof v.restart === 'boolean') ? (v as ControlRequest) : undefined;
+    case 'apply':
+      return typeof v.config === 'string' && (v.restart === undefined || typeof v.restart === 'boolean') ? (v as ControlRequest) : undefined;
     case 'status':
       return v as ControlRequest;
     case 'stop':

@@ -21,7 +21,10 @@ export interface BackendCounters {
 
 export interface WorkerCounters {
   pid: number;
+  /** The process generation the worker was started as. */
   generation: number;
+  /** The generation of the config it runs now (a live apply raises it; the process stays). */
+  configGeneration: number;
   accepted: number;
   connections: Record<ConnectionState, number>;
   requests: { total: number; '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number };
@@ -37,6 +40,7 @@ export function emptyCounters(pid: number, generation: number): WorkerCounters {
   return {
     pid,
     generation,
+    configGeneration: generation,
     accepted: 0,
     connections: { reading: 0, waiting: 0, writing: 0, idle: 0, tunnel: 0, closing: 0 },
     requests: { total: 0, '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
@@ -50,7 +54,7 @@ export function emptyCounters(pid: number, generation: number): WorkerCounters {
 }
 
 /** Sum of several workers' counters (server states: the first worker's, they share the master's health). */
-export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters, 'pid' | 'generation'> {
+export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters, 'pid' | 'generation' | 'configGeneration'> {
   const total = emptyCounters(0, 0);
   for (const c of all) {
     total.accepted += c.accepted;
@@ -72,6 +76,6 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
       }
     }
   }
-  const { pid: _pid, generation: _gen, ...rest } = total;
+  const { pid: _pid, generation: _gen, configGeneration: _cg, ...rest } = total;
   return rest;
 }

@@ -29,15 +29,28 @@ export type MasterMessage =
   /** First message: everything a worker needs except the listening handles. */
   | {
       readonly type: 'init';
+      /** The process generation. */
       readonly generation: number;
+      /** The generation of `config` (greater than `generation` once configs were applied live). */
+      readonly configGeneration: number;
       readonly index: number;
       readonly config: Config;
       readonly health: HealthSnapshot;
       /** Keys of the listeners that will follow as 'listener' messages. */
       readonly listeners: readonly string[];
     }
-  /** One listening socket (the handle travels with the message). */
-  | { readonly type: 'listener'; readonly key: string }
+  /** One listening socket (the handle travels with the message); `apply`: for that live apply's new bind. */
+  | { readonly type: 'listener'; readonly key: string; readonly apply?: number }
+  /**
+   * Live apply, step 1: compile `config` beside the one in force and answer 'prepared' (or
+   * 'prepare-failed'). The sockets of the binds it adds follow as 'listener' messages with
+   * `apply: id`, one per key in `listeners`.
+   */
+  | { readonly type: 'prepare'; readonly id: number; readonly generation: number; readonly config: Config; readonly health: HealthSnapshot; readonly listeners: readonly string[] }
+  /** Live apply, step 2: every worker prepared; put it in force and answer 'committed'. */
+  | { readonly type: 'commit'; readonly id: number }
+  /** Live apply abandoned (another worker failed): drop the prepared config. */
+  | { readonly type: 'abort'; readonly id: number }
   /** Server health decided by the master's checks. */
   | { readonly type: 'health'; readonly changes: readonly StateChange[] }
   /** Stop accepting at once; finish, migrate or close connections; exit by the deadline. */
@@ -64,6 +77,12 @@ export type WorkerMessage =
   | { readonly type: 'ready' }
   /** Start failed (bad handle, listen error, exception): the reload aborts. */
   | { readonly type: 'failed'; readonly error: string }
+  /** A live apply's config is compiled and its sockets received: ready to commit. */
+  | { readonly type: 'prepared'; readonly id: number }
+  /** A live apply's config could not be prepared here: the master aborts it everywhere. */
+  | { readonly type: 'prepare-failed'; readonly id: number; readonly error: string }
+  /** A live apply is in force in this worker. */
+  | { readonly type: 'committed'; readonly id: number; readonly generation: number }
   /** Confirms 'drain': this worker no longer accepts. */
   | { readonly type: 'draining' }
   /** A connection leaving this worker (handle attached); the master forwards it as 'adopt'. */
@@ -75,7 +94,7 @@ export type WorkerMessage =
       readonly unread: string;
       readonly tunnel?: TunnelResume;
     }
-  /** The master could not forward a migration; the worker will hear nothing more about id. */
+  /** Answers 'counters?'. */
   | { readonly type: 'counters'; readonly id: number; readonly counters: WorkerCounters }
   /** Passive health seen by this worker's traffic. */
   | { readonly type: 'health'; readonly change: StateChange }
@@ -100,9 +119,14 @@ export function parseMasterMessage(v: unknown): MasterMessage | undefined {
   if (!isObj(v)) return undefined;
   switch (v.type) {
     case 'init':
-      return num(v.generation) && num(v.index) && isObj(v.config) && isObj(v.health) && Array.isArray(v.listeners) ? (v as MasterMessage) : undefined;
+      return num(v.generation) && num(v.configGeneration) && num(v.index) && isObj(v.config) && isObj(v.health) && Array.isArray(v.listeners) ? (v as MasterMessage) : undefined;
     case 'listener':
-      return str(v.key) ? (v as MasterMessage) : undefined;
+      return str(v.key) && (v.apply === undefined || num(v.apply)) ? (v as MasterMessage) : undefined;
+    case 'prepare':
+      return num(v.id) && num(v.generation) && isObj(v.config) && isObj(v.health) && Array.isArray(v.listeners) && v.listeners.every(str) ? (v as MasterMessage) : undefined;
+    case 'commit':
+    case 'abort':
+      return num(v.id) ? (v as MasterMessage) : undefined;
     case 'health':
       return Array.isArray(v.changes) ? (v as MasterMessage) : undefined;
     case 'drain':
@@ -127,6 +151,12 @@ export function parseWorkerMessage(v: unknown): WorkerMessage | undefined {
       return v as WorkerMessage;
     case 'failed':
       return str(v.error) ? (v as WorkerMessage) : undefined;
+    case 'prepared':
+      return num(v.id) ? (v as WorkerMessage) : undefined;
+    case 'prepare-failed':
+      return num(v.id) && str(v.error) ? (v as WorkerMessage) : undefined;
+    case 'committed':
+      return num(v.id) && num(v.generation) ? (v as WorkerMessage) : undefined;
     case 'migrate':
       return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel) ? (v as WorkerMessage) : undefined;
     case 'counters':

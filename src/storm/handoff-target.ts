@@ -20,8 +20,9 @@ export class HandoffTarget implements Target {
     private readonly control: string,
     readonly drainDeadlineMs: number,
     template: string,
+    private readonly restart = false,
   ) {
-    this.description = `handoff start -f ${template}, reloaded through its control socket`;
+    this.description = `handoff start -f ${template}, reloaded through its control socket${restart ? ' with --restart (new processes each time)' : ''}`;
   }
 
   async start(): Promise<void> {
@@ -62,7 +63,7 @@ export class HandoffTarget implements Target {
   async reload(): Promise<ReloadResult> {
     const started = performance.now();
     try {
-      const res = await controlRequest(this.control, { type: 'reload' }, RELOAD_TIMEOUT_MS);
+      const res = await controlRequest(this.control, { type: 'reload', ...(this.restart ? { restart: true } : {}) }, RELOAD_TIMEOUT_MS);
       const durationMs = performance.now() - started;
       if (!res.ok) return { ok: false, durationMs, error: res.error.split('\n')[0]! };
       return res.type === 'reload' ? { ok: true, durationMs, generation: res.generation } : { ok: false, durationMs, error: `unexpected answer ${res.type}` };

@@ -8,6 +8,7 @@ export class StormUsageError extends Error {}
 
 export interface StormValues {
   file?: string | undefined;
+  restart?: boolean | undefined;
   config?: string | undefined;
   'config-next'?: string | undefined;
   start?: string | undefined;
@@ -90,8 +91,9 @@ function target(v: StormValues): TargetSpec {
   const commandOptions = (['start', 'reload', 'reload-signal', 'pid-file', 'stop', 'config', 'frontend', 'drain-deadline'] as const).filter((k) => v[k] !== undefined);
   if (v.file !== undefined) {
     if (commandOptions.length > 0) throw new StormUsageError(`-f runs handoff itself; --${commandOptions[0]} is for other proxies (--start ...)`);
-    return { kind: 'handoff', template: v.file };
+    return { kind: 'handoff', template: v.file, ...(v.restart ? { restart: true } : {}) };
   }
+  if (v.restart) throw new StormUsageError('--restart is for handoff (-f CONFIG)');
   if (v.start === undefined) throw new StormUsageError('say what to measure: -f CONFIG (handoff), or --start CMD with --reload CMD (any proxy)');
   let reload: CommandTargetSpec['reload'];
   if (v.reload !== undefined) {

@@ -8,6 +8,8 @@ export interface HandoffTargetSpec {
   readonly kind: 'handoff';
   /** Path of the config template. */
   readonly template: string;
+  /** Each reload asks for new worker processes (`handoff reload --restart`) instead of a live apply. */
+  readonly restart?: boolean;
 }
 
 /** Any proxy, driven by shell commands. */

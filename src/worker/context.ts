@@ -1,5 +1,10 @@
 // What every frontend and connection in a worker shares.
-import type { Config } from '../config/types.js';
+import type net from 'node:net';
+import type { Config, Frontend } from '../config/types.js';
+import type { TcpHandle } from '../lib/node-handles.js';
+import type { TunnelResume } from '../protocol/ipc.js';
+import type { DeadlineSweeper } from './deadlines.js';
+import type { UpstreamPool } from './upstream-pool.js';
 import type { BackendRuntime } from '../backend/backend-runtime.js';
 import type { Logger } from '../observe/logger.js';
 import type { AccessLog } from '../observe/access-log.js';
@@ -22,12 +27,47 @@ export interface TrafficCounters {
   bytesOut: number;
 }
 
-export interface WorkerContext {
-  readonly config: Config;
+/**
+ * One applied config as the worker runs it: the generation number it was applied as, and
+ * the backends compiled for it. Frontends compiled for the same config hold it, so an
+ * exchange that started under it finishes with its backends and rules (invariant I8);
+ * it is released once no connection holds one of its frontends.
+ */
+export interface ConfigVersion {
   readonly generation: number;
+  readonly config: Config;
+  /** Filled when the version is committed (backends take over live state at that moment). */
+  readonly backends: Map<string, BackendRuntime>;
+}
+
+/** A frontend compiled for one ConfigVersion. */
+export interface CompiledFrontend {
+  readonly config: Frontend;
+  readonly version: ConfigVersion;
+  /** A client connection accepted on one of its listeners. */
+  accept(socket: net.Socket): void;
+  /** A tunnel migrated from an older process generation. */
+  adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void;
+}
+
+/** What is in force now: swapped in one assignment by a live apply's commit. */
+export interface LiveConfig {
+  readonly version: ConfigVersion;
+  readonly frontends: ReadonlyMap<string, CompiledFrontend>;
+}
+
+/** Per worker process, the same across live applies. */
+export interface WorkerContext {
+  /** The process generation this worker was started as (its command line says so too). */
+  readonly processGeneration: number;
+  /** The config in force (a live apply replaces it). */
+  live: LiveConfig;
   readonly pid: number;
-  readonly backends: ReadonlyMap<string, BackendRuntime>;
   readonly connections: ConnectionRegistry;
+  /** Keep-alive connections to servers, shared by every frontend and config version. */
+  readonly pool: UpstreamPool;
+  /** One timeout sweep for every connection of the worker. */
+  readonly sweeper: DeadlineSweeper;
   readonly counters: TrafficCounters;
   readonly log: Logger;
   readonly accessLog: AccessLog;

@@ -115,7 +115,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly fe: HttpFrontendShared,
+    private fe: HttpFrontendShared,
     initial?: Buffer,
     /** A migrated tunnel: the Tunnel owns the socket; see resumeTunnel(). */
     adoptedTunnel = false,
@@ -305,6 +305,11 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.upstreamResponded = false;
     this.closeAfter = !head.keepAlive || this.clientEnded || this.releaseMode === 'close';
     this.upstreamReusable = true;
+    // A live apply takes effect between requests: this one runs start to end with the config
+    // in force now (invariant I8). A frontend the apply removed serves it, then closes.
+    const latest = this.fe.latest();
+    if (latest) this.fe = latest;
+    else this.closeAfter = true;
     this.requestId = this.fe.nextRequestId();
     this.fe.ctx.counters.requests++;
     // Request body framing.
@@ -342,7 +347,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     }
     this.route = match.route;
     this.rules = match.route ? this.fe.routeRules(match.route) : this.fe.frontendRules;
-    this.backend = this.fe.ctx.backends.get(match.backend);
+    this.backend = this.fe.version.backends.get(match.backend);
     if (!this.backend) {
       this.respondError(503, 'no-backend', !this.reqBodyDone);
       return;
@@ -498,7 +503,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
 
   private vars(): RuleVars {
     return {
-      generation: this.fe.ctx.generation,
+      generation: this.fe.version.generation,
       pid: this.fe.ctx.pid,
       frontend: this.frontend,
       route: this.route?.name ?? '',
@@ -809,7 +814,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     if (this.fe.ctx.accessLog.enabled) {
       this.fe.ctx.accessLog.write({
         time: new Date(this.tStart).toISOString(),
-        generation: this.fe.ctx.generation,
+        generation: this.fe.version.generation,
         pid: this.fe.ctx.pid,
         client: peerAddress(this.socket),
         frontend: this.frontend,
@@ -832,6 +837,9 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.resHead = undefined;
     this.upstreamBuf = undefined;
     this.lastServer = undefined;
+    // Between requests: hold the newest compiled frontend, not the one this request used,
+    // so an idle connection never keeps an old config alive through many live applies.
+    this.fe = this.fe.latest() ?? this.fe;
     this.rules = this.fe.frontendRules;
   }
 

@@ -6,20 +6,18 @@ import type { Frontend, Route } from '../config/types.js';
 import { tunnelTimeout } from '../config/timeouts.js';
 import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
 import type { TunnelResume } from '../protocol/ipc.js';
-import type { WorkerContext } from './context.js';
-import { DeadlineSweeper } from './deadlines.js';
+import type { CompiledFrontend, ConfigVersion, WorkerContext } from './context.js';
+import type { DeadlineSweeper } from './deadlines.js';
 import { compileRules, type CompiledRules } from './header-rules.js';
 import { HttpConnection } from './http-connection.js';
 import type { ParseLimits } from './http/limits.js';
 import { Router } from './router.js';
 import { Tunnel } from './tunnel.js';
-import { UpstreamPool } from './upstream-pool.js';
-
-/** One pool and one sweeper per worker, shared by all its HTTP frontends. */
-const pools = new WeakMap<WorkerContext, { pool: UpstreamPool; sweeper: DeadlineSweeper }>();
+import type { UpstreamPool } from './upstream-pool.js';
 
 export interface HttpFrontendShared {
   readonly config: Frontend;
+  readonly version: ConfigVersion;
   readonly ctx: WorkerContext;
   readonly router: Router;
   readonly limits: ParseLimits;
@@ -28,9 +26,11 @@ export interface HttpFrontendShared {
   readonly sweeper: DeadlineSweeper;
   routeRules(route: Route): CompiledRules;
   nextRequestId(): string;
+  /** This frontend as compiled for the config in force now; undefined if a live apply removed it. */
+  latest(): HttpFrontendShared | undefined;
 }
 
-export class HttpFrontend implements HttpFrontendShared {
+export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
   readonly router: Router;
   readonly limits: ParseLimits;
   readonly frontendRules: CompiledRules;
@@ -42,18 +42,22 @@ export class HttpFrontend implements HttpFrontendShared {
 
   constructor(
     readonly config: Frontend,
+    readonly version: ConfigVersion,
     readonly ctx: WorkerContext,
   ) {
     this.router = new Router(config);
-    this.limits = ctx.config.limits;
+    this.limits = version.config.limits;
     this.frontendRules = compileRules(config.headers);
     for (const r of config.routes) this.rulesByRoute.set(r, compileRules(config.headers, r.headers));
-    let shared = pools.get(ctx);
-    if (!shared) pools.set(ctx, (shared = { pool: new UpstreamPool(), sweeper: new DeadlineSweeper() }));
-    this.pool = shared.pool;
-    this.sweeper = shared.sweeper;
+    this.pool = ctx.pool;
+    this.sweeper = ctx.sweeper;
     // Request ids unique across workers and generations without coordination.
     this.idPrefix = randomBytes(4).toString('hex') + '-';
+  }
+
+  latest(): HttpFrontend | undefined {
+    const fe = this.ctx.live.frontends.get(this.config.name);
+    return fe instanceof HttpFrontend ? fe : undefined;
   }
 
   routeRules(route: Route): CompiledRules {
@@ -78,7 +82,7 @@ export class HttpFrontend implements HttpFrontendShared {
   adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void {
     const clientSocket = adoptHandle(client);
     const serverSocket = adoptHandle(server);
-    const backend = this.ctx.backends.get(resume.backend);
+    const backend = this.version.backends.get(resume.backend);
     const srv = backend?.server(resume.server);
     const slot = srv && srv.config.address.host === serverSocket.remoteAddress && srv.config.address.port === serverSocket.remotePort ? backend!.adoptSlot(srv) : undefined;
     if (!slot) this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', { frontend: this.config.name, backend: resume.backend, server: resume.server });

@@ -6,10 +6,13 @@
 //   waiting-init ──init──▶ receiving-listeners ──all listening──▶ active ──drain──▶ draining ──▶ exit
 //                                 └──────────── any failure: 'failed' + exit(1)
 //
+// While active, live applies (prepare → commit | abort, see config-apply.ts) change the
+// config in place: the phase does not change and no connection is touched.
+//
 // If the master goes away (the IPC channel closes: it was killed), the worker drains
 // without migration and exits by the drain deadline: a killed master leaves no orphans.
 import type { Config } from '../config/types.js';
-import { isTcpHandle, type TcpHandle } from '../lib/node-handles.js';
+import { closeHandle, isTcpHandle, type TcpHandle } from '../lib/node-handles.js';
 import { createLogger } from '../observe/logger.js';
 import { parseMasterMessage, type MasterMessage, type WorkerMessage } from '../protocol/ipc.js';
 import { Migrator } from './migrate.js';
@@ -25,6 +28,9 @@ let expected: string[] = [];
 let listening = 0;
 let config: Config | undefined;
 let migrator: Migrator | undefined;
+let workerIndex = 0;
+/** Live applies prepared here and still waiting for their listening sockets. */
+const awaitingSockets = new Map<number, Set<string>>();
 
 function send(message: WorkerMessage, handle?: TcpHandle, done?: (err: Error | null) => void): void {
   if (!process.connected || !process.send) {
@@ -76,6 +82,50 @@ async function drain(migrate: boolean, deadline: number): Promise<void> {
   setTimeout(() => exit(0), 500).unref();
 }
 
+function prepare(msg: Extract<MasterMessage, { type: 'prepare' }>): void {
+  const failPrepare = (error: string) => {
+    log.warn('live apply: cannot prepare', { generation: msg.generation, error });
+    send({ type: 'prepare-failed', id: msg.id, error });
+  };
+  if (!runtime || phase !== 'active') return failPrepare(`worker is ${phase}`);
+  // Fault injection for the test suite: worker 0 cannot prepare this config generation.
+  if (process.env.HANDOFF_FAULT_PREPARE_GENERATION === String(msg.generation) && workerIndex === 0) {
+    return failPrepare('cannot compile (HANDOFF_FAULT_PREPARE_GENERATION)');
+  }
+  try {
+    runtime.prepare(msg.id, msg.config, msg.generation, msg.health);
+  } catch (err) {
+    return failPrepare((err as Error).message);
+  }
+  if (msg.listeners.length === 0) send({ type: 'prepared', id: msg.id });
+  else awaitingSockets.set(msg.id, new Set(msg.listeners));
+}
+
+function applyListener(id: number, key: string, handle: unknown): void {
+  const waiting = awaitingSockets.get(id);
+  if (!runtime || !waiting || !isTcpHandle(handle) || !runtime.addListener(id, key, handle)) {
+    if (isTcpHandle(handle)) void closeHandle(handle);
+    return;
+  }
+  waiting.delete(key);
+  if (waiting.size > 0) return;
+  awaitingSockets.delete(id);
+  send({ type: 'prepared', id });
+}
+
+async function commit(id: number): Promise<void> {
+  if (!runtime) return;
+  awaitingSockets.delete(id);
+  try {
+    await runtime.commit(id);
+  } catch (err) {
+    log.error('live apply: commit failed', { id, error: (err as Error).message });
+    return;
+  }
+  config = runtime.config;
+  send({ type: 'committed', id, generation: runtime.configGeneration });
+}
+
 function exit(code: number): void {
   runtime?.stop();
   process.exit(code);
@@ -91,6 +141,7 @@ function onMessage(raw: unknown, handle: unknown): void {
     case 'init': {
       if (phase !== 'waiting-init') return;
       config = msg.config;
+      workerIndex = msg.index;
       log = createLogger('worker', { gen: msg.generation, pid: process.pid });
       // Fault injection for the test suite: the workers of this generation crash at start.
       if (process.env.HANDOFF_FAULT_CRASH_GENERATION === String(msg.generation)) {
@@ -101,6 +152,7 @@ function onMessage(raw: unknown, handle: unknown): void {
         runtime = new WorkerRuntime({
           config,
           generation: msg.generation,
+          configGeneration: msg.configGeneration,
           health: msg.health,
           migrator: (migrator = new Migrator(send, process.pid)),
           log,
@@ -121,7 +173,18 @@ function onMessage(raw: unknown, handle: unknown): void {
       return;
     }
     case 'listener':
-      void onListener(msg.key, handle);
+      if (msg.apply !== undefined) applyListener(msg.apply, msg.key, handle);
+      else void onListener(msg.key, handle);
+      return;
+    case 'prepare':
+      prepare(msg);
+      return;
+    case 'commit':
+      void commit(msg.id);
+      return;
+    case 'abort':
+      awaitingSockets.delete(msg.id);
+      runtime?.abort(msg.id);
       return;
     case 'health':
       runtime?.applyHealth(msg.changes);

@@ -3,29 +3,29 @@
 // (src/worker/main.ts), which hands it the listening sockets, but it does not depend on
 // the process: tests and tools can run it in-process with listeners of their own.
 import net from 'node:net';
-import type { Config, Frontend } from '../config/types.js';
-import { BackendRuntime } from '../backend/backend-runtime.js';
+import type { Config } from '../config/types.js';
 import type { HealthSnapshot, StateChange } from '../backend/types.js';
-import { adoptHandle, listenOnHandle, type TcpHandle } from '../lib/node-handles.js';
+import { adoptHandle, closeHandle, listenOnHandle, type TcpHandle } from '../lib/node-handles.js';
 import { AccessLog } from '../observe/access-log.js';
 import { createLogger, filteredLogger, type Logger } from '../observe/logger.js';
 import { emptyCounters, type WorkerCounters } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
 import { ConnectionRegistry } from './connections.js';
-import { newTrafficCounters, type WorkerContext } from './context.js';
+import { applyHealthToPrepared, commitConfig, prepareConfig, type PreparedConfig } from './config-apply.js';
+import { newTrafficCounters, type CompiledFrontend, type LiveConfig, type WorkerContext } from './context.js';
+import { DeadlineSweeper } from './deadlines.js';
 import { HttpFrontend } from './http-frontend.js';
 import type { Migrator } from './migrate.js';
-import { TcpFrontend } from './tcp-frontend.js';
+import { UpstreamPool } from './upstream-pool.js';
 
-export interface FrontendRuntime {
-  readonly config: Frontend;
-  accept(socket: net.Socket): void;
-  adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void;
-}
+export type FrontendRuntime = CompiledFrontend;
 
 export interface WorkerRuntimeOptions {
   readonly config: Config;
+  /** The process generation (this worker's command line); also the first config's generation unless configGeneration says otherwise. */
   readonly generation: number;
+  /** The generation number of `config` (a replacement worker starts with a live-applied config). */
+  readonly configGeneration?: number;
   readonly health?: HealthSnapshot;
   readonly migrator?: Migrator;
   /** Run the backends' active health checks in this process (standalone); under a master, the master runs them. */
@@ -41,13 +41,19 @@ export interface DrainSummary {
 
 export type RuntimeState = 'starting' | 'active' | 'draining' | 'stopped';
 
+/** A live apply between prepare and commit: its compiled config and the new listening sockets. */
+interface PendingApply {
+  readonly prepared: PreparedConfig;
+  readonly handles: Map<string, TcpHandle>;
+}
+
 export class WorkerRuntime {
   readonly ctx: WorkerContext;
-  private readonly frontends = new Map<string, FrontendRuntime>();
-  private readonly frontendByListener = new Map<string, FrontendRuntime>();
   private readonly servers = new Map<string, net.Server>();
-  private readonly backends = new Map<string, BackendRuntime>();
   private readonly pendingTunnels = new Map<string, { client?: TcpHandle; server?: TcpHandle; frontend: string; resume: TunnelResume }>();
+  private readonly pending = new Map<number, PendingApply>();
+  private readonly backendLog: Logger | undefined;
+  private healthListener: ((change: StateChange) => void) | undefined;
   state: RuntimeState = 'starting';
   private drainPromise: Promise<DrainSummary> | undefined;
 
@@ -56,51 +62,120 @@ export class WorkerRuntime {
     const log = options.log ?? createLogger('worker', { gen: generation, pid: process.pid });
     // Under a master, server health is decided (and logged) there; a worker logs only what
     // its own traffic saw (passive failures), not once more per worker what it applies.
-    const backendLog = options.runHealthChecks ? undefined : filteredLogger(createLogger('backend', { gen: generation, pid: process.pid }), (_l, m, f) => m !== 'server state changed' || f?.cause === 'passive');
-    for (const b of config.backends) {
-      const rt = new BackendRuntime(b, backendLog ? { logger: backendLog } : {});
-      if (options.health) rt.importHealth(options.health);
-      if (options.runHealthChecks) rt.startHealthChecks();
-      this.backends.set(b.name, rt);
-    }
+    this.backendLog = options.runHealthChecks ? undefined : filteredLogger(createLogger('backend', { gen: generation, pid: process.pid }), (_l, m, f) => m !== 'server state changed' || f?.cause === 'passive');
     this.ctx = {
-      config,
-      generation,
+      processGeneration: generation,
+      live: undefined as unknown as LiveConfig, // set by the first commit just below
       pid: process.pid,
-      backends: this.backends,
       connections: new ConnectionRegistry(),
+      pool: new UpstreamPool(),
+      sweeper: new DeadlineSweeper(),
       counters: newTrafficCounters(),
       log,
       accessLog: new AccessLog(config.log),
       migrator: options.migrator,
     };
     this.ctx.connections.onRemoved = (frontend) => this.admitNext(frontend);
-    for (const f of config.frontends) {
-      const fe: FrontendRuntime = f.mode === 'tcp' ? new TcpFrontend(f, this.ctx) : new HttpFrontend(f, this.ctx);
-      this.frontends.set(f.name, fe);
-      for (const b of f.binds) this.frontendByListener.set(b.key, fe);
+    const first = prepareConfig({ config, generation: options.configGeneration ?? generation, ctx: this.ctx, current: undefined, health: options.health, backendLog: this.backendLog });
+    this.commitPrepared(first);
+  }
+
+  /** The config in force and its generation number. */
+  get config(): Config {
+    return this.ctx.live.version.config;
+  }
+  get configGeneration(): number {
+    return this.ctx.live.version.generation;
+  }
+
+  private commitPrepared(prepared: PreparedConfig) {
+    commitConfig(prepared, { ctx: this.ctx, backendLog: this.backendLog, onStateChange: this.healthListener, runHealthChecks: this.options.runHealthChecks === true });
+  }
+
+  // ---- live apply ------------------------------------------------------------------------------
+
+  /**
+   * Compile `config` beside the one in force (nothing in force changes). Listening sockets
+   * for binds new to it arrive with addListener(id, ...). Throws with the cause when the
+   * config cannot be compiled here.
+   */
+  prepare(id: number, config: Config, generation: number, health: HealthSnapshot): void {
+    if (generation <= this.configGeneration) throw new Error(`generation ${generation} is not newer than the one in force (${this.configGeneration})`);
+    const prepared = prepareConfig({ config, generation, ctx: this.ctx, current: this.ctx.live, health, backendLog: this.backendLog });
+    this.pending.set(id, { prepared, handles: new Map() });
+  }
+
+  /** A listening socket for a bind the prepared config `id` adds. */
+  addListener(id: number, key: string, handle: TcpHandle): boolean {
+    const p = this.pending.get(id);
+    if (!p) return false;
+    p.handles.set(key, handle);
+    return true;
+  }
+
+  /** Drop a prepared config: nothing of it was ever in force. */
+  abort(id: number): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    for (const h of p.handles.values()) void closeHandle(h);
+  }
+
+  /**
+   * Put prepared config `id` in force: one synchronous swap, then accept on the binds it
+   * added and stop accepting on the ones it removed (the master closes those sockets once
+   * every worker committed). Resolves once listening on the new binds.
+   */
+  async commit(id: number): Promise<void> {
+    const p = this.pending.get(id);
+    if (!p) throw new Error(`no prepared config ${id}`);
+    this.pending.delete(id);
+    // Prepared configs older than this one will never be committed.
+    for (const [other, q] of this.pending) if (q.prepared.version.generation < p.prepared.version.generation) this.abort(other);
+    this.commitPrepared(p.prepared);
+    const wanted = new Set(this.listenerKeys());
+    for (const [key, server] of this.servers) {
+      if (wanted.has(key)) continue;
+      server.close();
+      this.servers.delete(key);
+    }
+    if (this.state === 'draining' || this.state === 'stopped') {
+      for (const h of p.handles.values()) void closeHandle(h);
+      return;
+    }
+    for (const [key, handle] of p.handles) {
+      if (this.servers.has(key) || !wanted.has(key)) {
+        void closeHandle(handle);
+        continue;
+      }
+      await this.listen(key, handle);
     }
   }
 
   /** Listener keys this config needs ("127.0.0.1:8080", ...). */
   listenerKeys(): string[] {
-    return [...this.frontendByListener.keys()];
+    return this.config.frontends.flatMap((f) => f.binds.map((b) => b.key));
+  }
+
+  /** The frontend in force for a listening address (looked up per accepted connection). */
+  private frontendFor(key: string): FrontendRuntime | undefined {
+    for (const f of this.config.frontends) if (f.binds.some((b) => b.key === key)) return this.ctx.live.frontends.get(f.name);
+    return undefined;
   }
 
   /** Accept on a listening socket the master bound (the same kernel socket every worker shares). */
   async listen(key: string, handle: TcpHandle): Promise<void> {
-    const fe = this.frontendByListener.get(key);
-    if (!fe) throw new Error(`no frontend binds ${key}`);
-    const server = this.createServer(fe);
+    if (!this.frontendFor(key)) throw new Error(`no frontend binds ${key}`);
+    const server = this.createServer(key);
     await listenOnHandle(server, handle);
     this.servers.set(key, server);
   }
 
   /** Standalone use (tests, tools): bind and listen on every address of the config here. */
   async listenDirect(): Promise<void> {
-    for (const f of this.options.config.frontends) {
+    for (const f of this.config.frontends) {
       for (const b of f.binds) {
-        const server = this.createServer(this.frontends.get(f.name)!);
+        const server = this.createServer(b.key);
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
           server.listen({ host: b.host, port: b.port, ipv6Only: b.family === 6 }, () => resolve());
@@ -110,9 +185,13 @@ export class WorkerRuntime {
     }
   }
 
-  private createServer(fe: FrontendRuntime): net.Server {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.admit(fe, socket));
-    server.on('error', (err) => this.ctx.log.error('listener error', { frontend: fe.config.name, error: err.message }));
+  private createServer(key: string): net.Server {
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
+      const fe = this.frontendFor(key);
+      if (fe) this.admit(fe, socket);
+      else socket.destroy(); // the bind was just removed by a live apply
+    });
+    server.on('error', (err) => this.ctx.log.error('listener error', { listener: key, error: err.message }));
     return server;
   }
 
@@ -123,12 +202,12 @@ export class WorkerRuntime {
    */
   private admit(fe: FrontendRuntime, socket: net.Socket): void {
     const max = fe.config.maxconn;
-    if (max === undefined || (this.ctx.connections.countFor(fe.config.name) < max && !this.waitingFor.get(fe)?.length)) {
+    if (max === undefined || (this.ctx.connections.countFor(fe.config.name) < max && !this.waitingFor.get(fe.config.name)?.length)) {
       fe.accept(socket);
       return;
     }
-    let list = this.waitingFor.get(fe);
-    if (!list) this.waitingFor.set(fe, (list = []));
+    let list = this.waitingFor.get(fe.config.name);
+    if (!list) this.waitingFor.set(fe.config.name, (list = []));
     list.push(socket);
     socket.once('close', () => {
       const i = list.indexOf(socket);
@@ -137,11 +216,11 @@ export class WorkerRuntime {
     socket.on('error', () => {});
   }
 
-  private readonly waitingFor = new Map<FrontendRuntime, net.Socket[]>();
+  private readonly waitingFor = new Map<string, net.Socket[]>();
 
   private admitNext(frontend: string): void {
-    const fe = this.frontends.get(frontend);
-    const list = fe && this.waitingFor.get(fe);
+    const fe = this.ctx.live.frontends.get(frontend);
+    const list = this.waitingFor.get(frontend);
     if (!fe || !list || list.length === 0) return;
     if (this.ctx.connections.countFor(frontend) >= (fe.config.maxconn ?? Infinity)) return;
     fe.accept(list.shift()!);
@@ -154,19 +233,22 @@ export class WorkerRuntime {
 
   /** Apply server health decided elsewhere (the master's checks). */
   applyHealth(changes: readonly StateChange[]): void {
+    const backends = this.ctx.live.version.backends;
     for (const c of changes) {
-      this.backends.get(c.backend)?.applyState(`${c.backend}/${c.server}@${c.address}`, c.to.operational, c.cause);
+      backends.get(c.backend)?.applyState(`${c.backend}/${c.server}@${c.address}`, c.to.operational, c.cause);
+      for (const p of this.pending.values()) applyHealthToPrepared(p.prepared, c);
     }
   }
 
-  /** Subscribe to state changes of every backend's servers (passive health, for the master). */
+  /** Subscribe to state changes of every backend's servers (passive health, for the master), across live applies. */
   onHealthChange(listener: (change: StateChange) => void): void {
-    for (const b of this.backends.values()) b.onStateChange(listener);
+    this.healthListener = listener;
+    for (const b of this.ctx.live.version.backends.values()) b.onStateChange(listener);
   }
 
   /** An idle HTTP connection migrated from an older generation. */
   adoptHttp(frontend: string, handle: TcpHandle, unread: Buffer): void {
-    const fe = this.frontends.get(frontend);
+    const fe = this.ctx.live.frontends.get(frontend);
     const socket = adoptHandle(handle);
     this.ctx.counters.migratedIn++;
     if (!(fe instanceof HttpFrontend)) {
@@ -188,7 +270,7 @@ export class WorkerRuntime {
     this.pendingTunnels.set(id, entry);
     if (!entry.client || !entry.server) return;
     this.pendingTunnels.delete(id);
-    const fe = this.frontends.get(frontend);
+    const fe = this.ctx.live.frontends.get(frontend);
     if (!fe) {
       this.ctx.log.info('closing a migrated tunnel: its frontend is not in this config', { frontend });
       adoptHandle(entry.client).destroy();
@@ -216,7 +298,11 @@ export class WorkerRuntime {
     const registry = this.ctx.connections;
     // Connections waiting for a frontend's maxconn were accepted but never read: serve
     // them now, so the drain moves them on (or answers them) like every other one.
-    for (const [fe, list] of this.waitingFor) for (const socket of list.splice(0)) fe.accept(socket);
+    for (const [name, list] of this.waitingFor) {
+      const fe = this.ctx.live.frontends.get(name);
+      for (const socket of list.splice(0)) if (fe) fe.accept(socket);
+      else socket.destroy();
+    }
     this.drainPromise = (async () => {
       registry.releaseAll(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
       const timer = setTimeout(() => registry.killAll(), Math.max(0, opts.deadline - Date.now()));
@@ -233,13 +319,16 @@ export class WorkerRuntime {
     this.state = 'stopped';
     this.stopAccepting();
     this.ctx.connections.killAll();
-    for (const b of this.backends.values()) b.close();
+    for (const b of this.ctx.live.version.backends.values()) b.close();
+    for (const id of [...this.pending.keys()]) this.abort(id);
+    this.ctx.pool.closeAll();
     this.ctx.accessLog.close();
   }
 
   counters(): WorkerCounters {
     const c = this.ctx.counters;
-    const out = emptyCounters(this.ctx.pid, this.ctx.generation);
+    const out = emptyCounters(this.ctx.pid, this.ctx.processGeneration);
+    out.configGeneration = this.configGeneration;
     out.accepted = c.accepted;
     out.connections = this.ctx.connections.countByState();
     out.requests = { total: c.requests, '1xx': c.status1xx, '2xx': c.status2xx, '3xx': c.status3xx, '4xx': c.status4xx, '5xx': c.status5xx };
@@ -248,7 +337,7 @@ export class WorkerRuntime {
     out.migratedIn = c.migratedIn;
     out.bytesIn = c.bytesIn;
     out.bytesOut = c.bytesOut;
-    for (const [name, b] of this.backends) {
+    for (const [name, b] of this.ctx.live.version.backends) {
       const stats = b.stats();
       out.backends[name] = {
         queue: b.queueLength,

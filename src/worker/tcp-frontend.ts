@@ -12,30 +12,32 @@ import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
 import type { ConnectionState } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
 import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections.js';
-import { peerAddress, type WorkerContext } from './context.js';
+import { peerAddress, type CompiledFrontend, type ConfigVersion, type WorkerContext } from './context.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import { connectTo } from './upstream-connect.js';
 
-export class TcpFrontend {
-  private readonly backend: BackendRuntime | undefined;
-
+export class TcpFrontend implements CompiledFrontend {
   constructor(
     readonly config: Frontend,
+    readonly version: ConfigVersion,
     private readonly ctx: WorkerContext,
-  ) {
-    this.backend = config.defaultBackend === undefined ? undefined : ctx.backends.get(config.defaultBackend);
+  ) {}
+
+  /** Looked up per connection: the version's backends are filled when it is committed. */
+  private get backend(): BackendRuntime | undefined {
+    return this.config.defaultBackend === undefined ? undefined : this.version.backends.get(this.config.defaultBackend);
   }
 
   /** A client connection accepted on one of this frontend's listeners. */
   accept(socket: net.Socket): void {
     this.ctx.counters.accepted++;
-    new TcpSession(this.config, this.backend, this.ctx, socket).start();
+    new TcpSession(this.config, this.backend, this.ctx, socket, this.version.generation).start();
   }
 
   /** A tunnel migrated from an older generation: both sockets, resumed as they were. */
   adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void {
-    const backend = this.ctx.backends.get(resume.backend);
-    const session = new TcpSession(this.config, backend, this.ctx, adoptHandle(client));
+    const backend = this.version.backends.get(resume.backend);
+    const session = new TcpSession(this.config, backend, this.ctx, adoptHandle(client), this.version.generation);
     session.resume(adoptHandle(server), resume);
   }
 }
@@ -63,6 +65,8 @@ class TcpSession implements ClientConnection {
     private readonly backend: BackendRuntime | undefined,
     private readonly ctx: WorkerContext,
     private readonly socket: net.Socket,
+    /** The config generation this connection was accepted under (logs). */
+    private readonly generation: number,
   ) {
     this.id = ctx.connections.newId();
     this.frontend = config.name;
@@ -184,7 +188,7 @@ class TcpSession implements ClientConnection {
       if (this.tunnel === undefined) this.socket.destroy();
       this.ctx.accessLog.write({
         time: new Date(this.started).toISOString(),
-        generation: this.ctx.generation,
+        generation: this.generation,
         pid: this.ctx.pid,
         client: this.client,
         frontend: this.frontend,

@@ -109,6 +109,11 @@ export class UpstreamPool {
   put(c: UpstreamConnection): void {
     c.user = undefined;
     if (c.closed) return;
+    if (c.server.retired) {
+      // Removed by a live apply: its in-flight request finished, nothing new goes there.
+      c.destroy();
+      return;
+    }
     let list = this.idle.get(c.server);
     if (!list) this.idle.set(c.server, (list = []));
     if (list.length >= POOL_MAX_IDLE) {
@@ -144,6 +149,15 @@ export class UpstreamPool {
       this.timer = undefined;
     }
   };
+
+  /** After a live apply: idle connections to servers no longer in the config close. */
+  closeRetired(): void {
+    for (const [server, list] of this.idle) {
+      if (!server.retired) continue;
+      for (const c of [...list]) c.destroy();
+      this.idle.delete(server);
+    }
+  }
 
   closeAll(): void {
     for (const list of this.idle.values()) for (const c of [...list]) c.destroy();

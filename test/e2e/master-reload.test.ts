@@ -57,7 +57,7 @@ test('an invalid config: reload exits non-zero naming file:line:col; traffic and
   assert.equal(servedBy(res), 'a', 'still served by the old config');
   const status = await h.status();
   assert.equal(status.reloads.at(-1)?.outcome, 'failed');
-  await h.reload(config()); // back to a valid file (generation 2)
+  await h.reload(config(), { restart: true }); // back to a valid file, new processes (generation 2)
 });
 
 test('a bind conflict: the reload aborts, nothing changes, the error names the address', async () => {
@@ -81,22 +81,22 @@ test('a new generation whose workers crash at start: the reload fails cleanly, t
   // Generation 3 is set to crash (HANDOFF_FAULT_CRASH_GENERATION=3).
   const before = await activeGeneration();
   assert.equal(before, 2);
-  const r = await h.reload(config('', 'b'));
+  const r = await h.reload(config('', 'b'), { restart: true });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /generation 3 did not start/);
   assert.equal(await activeGeneration(), 2);
   assert.equal(servedBy(await request(port, '/')), 'a', 'the old generation keeps serving the old config');
   await waitUntil('the crashed workers are gone', () => workersOf(h.proc.pid).every((w) => w.generation === 2));
   // The next reload works (generation 4) and routes by the new config.
-  const ok = await h.reload(config('', 'b'));
+  const ok = await h.reload(config('', 'b'), { restart: true });
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /generation 4 active/);
+  assert.match(ok.stdout, /reloaded \(process\): generation 4 in force/);
   assert.equal(servedBy(await request(port, '/')), 'b');
 });
 
 test('100 reload requests at once: coalesced into a few runs, all answered, one generation active', async () => {
   const before = await activeGeneration();
-  const answers = await Promise.all(Array.from({ length: 100 }, () => controlRequest(h.control, { type: 'reload' })));
+  const answers = await Promise.all(Array.from({ length: 100 }, () => controlRequest(h.control, { type: 'reload', restart: true })));
   assert.ok(answers.every((x) => x.ok), JSON.stringify(answers.find((x) => !x.ok)));
   const gens = new Set(answers.map((x) => (x.ok && x.type === 'reload' ? x.generation : -1)));
   const runs = (await activeGeneration()) - before;

@@ -85,7 +85,7 @@ test('a WebSocket across a classic drain (migrate: false) stays open until drain
     });
   assert.equal(await echo('before'), 'before');
   const closed = new Promise<number>((resolve) => ws.once('close', () => resolve(Date.now())));
-  const r = await h.reload();
+  const r = await h.reload(undefined, { restart: true });
   assert.equal(r.code, 0, r.stderr);
   const switched = Date.now();
   assert.equal(await echo('during the drain'), 'during the drain', 'the tunnel keeps working while its worker drains');
@@ -126,7 +126,7 @@ backends:
     }
     const s = await h.status();
     sawQueue = Math.max(sawQueue, s.backends.slow?.queue ?? 0);
-    const r = await controlRequest(h.control, { type: 'reload' });
+    const r = await controlRequest(h.control, { type: 'reload', restart: true });
     assert.ok(r.ok);
   }
   await Promise.all(inflight);

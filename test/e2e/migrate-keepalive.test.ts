@@ -36,7 +36,7 @@ backends:
   for (let i = 1; i <= 100; i++) {
     const next = i % 2 === 1 ? 'b' : 'a';
     let reloading = true;
-    const reload = h.reload(cfg(next)).finally(() => (reloading = false));
+    const reload = h.reload(cfg(next), { restart: true }).finally(() => (reloading = false));
     // Requests continue while the reload runs (bounded: the test stays short); each is
     // served by the old or the new route.
     for (let n = 0; reloading && n < 50; n++) {
@@ -73,7 +73,7 @@ test('a pipelined pair of requests arriving while the drain starts: both answere
     // The first request is slow, so the second waits in the old worker's input buffer
     // when the drain starts: it must travel with the connection and be answered after
     // the first, in order.
-    const reload = controlRequest(h.control, { type: 'reload' });
+    const reload = controlRequest(h.control, { type: 'reload', restart: true });
     client.write(`GET /first?delay=150 HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n`);
     const first = await client.next();
     const second = await client.next();
@@ -99,9 +99,10 @@ test('drain.migrate: false: the classic drain — Connection: close on the respo
   const idle = new KeepAliveClient(port);
   assert.equal((await busy.request('/')).status, 200);
   assert.equal((await idle.request('/')).status, 200);
-  const inFlight = busy.request('/?delay=400');
+  // Slow enough to still be in flight when the drain starts, even on a loaded machine.
+  const inFlight = busy.request('/?delay=3000');
   await new Promise((r) => setTimeout(r, 100));
-  const r = await h.reload();
+  const r = await h.reload(undefined, { restart: true });
   assert.equal(r.code, 0);
   const res = await inFlight;
   assert.equal(res.status, 200, 'the request in flight completes');

@@ -62,7 +62,7 @@ backends:
   sockets.forEach((ws, i) => ws.on('close', () => closed.add(i)));
   const old = workersOf(h.proc.pid);
 
-  const r = await h.reload(cfg('b'));
+  const r = await h.reload(cfg('b'), { restart: true });
   assert.equal(r.code, 0, r.stderr);
   const switched = Date.now();
   await waitUntil('the old generation exited', () => !workersOf(h.proc.pid).some((w) => old.some((o) => o.pid === w.pid)), EXIT_BOUND_MS, 10);

@@ -95,7 +95,7 @@ backends:
   })();
 
   for (let i = 0; i < 50; i++) {
-    const r = await controlRequest(h.control, { type: 'reload' });
+    const r = await controlRequest(h.control, { type: 'reload', restart: true });
     assert.ok(r.ok, JSON.stringify(r));
     await delay(30);
   }

@@ -58,7 +58,7 @@ backends:
   const durations: number[] = [];
   for (let i = 0; i < RELOADS; i++) {
     const t0 = Date.now();
-    const res = await controlRequest(h.control, { type: 'reload' });
+    const res = await controlRequest(h.control, { type: 'reload', restart: true });
     assert.ok(res.ok, `reload ${i + 1}: ${JSON.stringify(res)}`);
     durations.push(Date.now() - t0);
     await delay(Math.max(0, INTERVAL_MS - (Date.now() - t0)));
@@ -68,6 +68,7 @@ backends:
   const next = base(`\n      - { host: new.test, backend: added }`).replace('backends:\n', `backends:\n  added:\n    servers:\n      - { name: new-1, address: ${fresh.address} }\n`);
   const r = await h.reload(next);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /reloaded \(live\)/, 'a new route is applied live, in the running workers');
   const probes = await Promise.all(Array.from({ length: 50 }, () => request(port, '/', { host: 'new.test' })));
   const probeServers = probes.map((p) => `${p.status} ${servedBy(p)}`);
   assert.deepEqual(probeServers, Array(50).fill('200 new-1'), 'every probe of the new host reaches the new backend');
@@ -86,8 +87,10 @@ backends:
 
   // No worker of an old generation outlives drain.timeout + grace.
   const status = await h.status();
-  const activeGen = status.generations.find((g) => g.state === 'active')!.number;
-  assert.equal(activeGen, RELOADS + 2);
+  const active = status.generations.find((g) => g.state === 'active')!;
+  const activeGen = active.number;
+  assert.equal(activeGen, RELOADS + 1, 'one process generation per --restart reload');
+  assert.equal(active.configGeneration, RELOADS + 2, 'the new route: one more config generation, same processes');
   await waitUntil('old generations gone', () => workersOf(h.proc.pid).every((w) => w.generation === activeGen), DRAIN_MS + GRACE_MS + 3000);
   assert.equal(workersOf(h.proc.pid).length, 2, 'only the two workers of the newest generation');
   const p50 = durations.sort((x, y) => x - y)[Math.floor(durations.length / 2)];

@@ -12,8 +12,12 @@ export interface RunningHandoff {
   readonly dir: string;
   readonly configFile: string;
   readonly control: string;
-  /** Write a new config (if given) and reload through `handoff reload`; resolves with the CLI's result. */
-  reload(yaml?: string): Promise<{ code: number | string; stdout: string; stderr: string }>;
+  /**
+   * Write a new config (if given) and reload through `handoff reload`; resolves with the
+   * CLI's result. `restart`: a process reload (new generation of workers), as
+   * `handoff reload --restart`; otherwise the master applies the change live when it can.
+   */
+  reload(yaml?: string, opts?: { restart?: boolean }): Promise<{ code: number | string; stdout: string; stderr: string }>;
   /** `handoff status --json`. */
   status(): Promise<StatusReport>;
   /** Graceful stop (SIGTERM), waiting for the master to exit. */
@@ -43,9 +47,9 @@ export async function startHandoff(yaml: string, opts: { env?: NodeJS.ProcessEnv
     dir,
     configFile,
     control,
-    async reload(y) {
+    async reload(y, o) {
       if (y !== undefined) write(y);
-      return handoffRun(['reload', '-s', control], { timeoutMs: 60_000 });
+      return handoffRun(['reload', '-s', control, ...(o?.restart ? ['--restart'] : [])], { timeoutMs: 60_000 });
     },
     async status() {
       const r = await handoffRun(['status', '--json', '-s', control]);

@@ -66,7 +66,7 @@ async function interruptMidRun(args: string[], ready: (procs: Proc[]) => boolean
 test('SIGINT in the middle of a storm against handoff: master and every worker are gone when storm exits (130)', async () => {
   const generations = (procs: Proc[]) => new Set(procs.map((p) => /--generation (\d+)/.exec(p.command)?.[1]).filter((g) => g !== undefined));
   const { code, seen, report } = await interruptMidRun(
-    ['-f', fixture('handoff.yaml'), '--config-next', fixture('handoff-next.yaml'), '--interval', '200ms', '--reloads', '1000', '--rate', '20'],
+    ['-f', fixture('handoff.yaml'), '--restart', '--config-next', fixture('handoff-next.yaml'), '--interval', '200ms', '--reloads', '1000', '--rate', '20'],
     // under way: the master runs and workers of at least two generations were seen
     (procs) => procs.some((p) => / start -f /.test(p.command)) && generations(procs).size >= 2 && procs.filter((p) => /--generation/.test(p.command)).length >= 2,
   );
