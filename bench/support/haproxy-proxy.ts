@@ -1,6 +1,6 @@
 // HAProxy under test, in master-worker mode (-W -db: foreground; on SIGUSR2 the master
 // re-executes itself, starts a new worker and soft-stops the old ones), 2 threads,
-// keep-alive to the backend: ORIGIN.md's setup without its reload script's mistakes.
+// keep-alive to the backend: docs/origin.md's setup without its reload script's mistakes.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -4,11 +4,12 @@
 //
 //   starting ──generation 1 ready──▶ running ──stop──▶ stopping ──all workers gone──▶ stopped
 //
-// A reload (SIGHUP, control socket) follows DESIGN.md's seven steps as a transaction: load
-// and validate; bind new listeners; start generation N+1 with the sockets and a health
-// snapshot and wait for every worker's ready; switch; tell EVERY older generation to drain;
-// close sockets nobody needs; answer. Any failure before the switch undoes what it did and
-// leaves the service exactly as it was (invariant I5).
+// A reload (SIGHUP, control socket, a pushed config) follows docs/design.md's steps as a
+// transaction: load and validate; choose the kind (unchanged, live, process); bind new
+// listeners; then either apply live (prepare on every worker, commit on every worker:
+// live-apply.ts) or start generation N+1, switch and tell EVERY older generation to drain;
+// close sockets nobody needs; answer. Any failure before the commit or switch undoes what it
+// did and leaves the service exactly as it was (invariant I5).
 import { dirname } from 'node:path';
 import { loadConfig, loadConfigText, formatIssue } from '../config/load.js';
 import type { StateChange } from '../backend/types.js';

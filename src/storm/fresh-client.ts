@@ -1,6 +1,6 @@
 // The fresh-connection client (like curl in a loop): a new TCP connection per request,
 // `Connection: close`. Each connect lands on whatever listening socket the kernel picks,
-// so this is the client that sees a SO_REUSEPORT split and stale processes (ORIGIN.md).
+// so this is the client that sees a SO_REUSEPORT split and stale processes (docs/origin.md).
 import { HttpClientConnection, requestBytes } from './http-client-connection.js';
 import { httpOutcome } from './http-outcome.js';
 import { FAILURE_PAUSE_MS, pause } from './keepalive-client.js';

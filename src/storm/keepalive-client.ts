@@ -1,7 +1,7 @@
 // The keep-alive client (like `ab -k -c 1`): sequential requests on one persistent
 // connection, reconnecting only when the target closed it (between requests, or after a
 // `Connection: close` answer). The long-lived connection is what pinned old HAProxy
-// processes in ORIGIN.md: a reload must neither break it nor leave it on the old config.
+// processes in docs/origin.md: a reload must neither break it nor leave it on the old config.
 import { HttpClientConnection, requestBytes } from './http-client-connection.js';
 import { httpOutcome } from './http-outcome.js';
 import { MAX_REQUESTS, pace, type LoadContext } from './load-context.js';

@@ -1,7 +1,7 @@
 // How many LISTEN sockets could take a new connection to each frontend address: the exact
 // address, or a wildcard of its family on the same port. One is right (one kernel accept
 // queue); more means the kernel spreads new connections over several (SO_REUSEPORT, as in
-// ORIGIN.md); none means connections are refused.
+// docs/origin.md); none means connections are refused.
 import type { SocketAddress } from '../config/types.js';
 import type { NetEntry } from '../doctor/proc-net.js';
 

@@ -1,4 +1,4 @@
-// The new-route phase's probes: N fresh requests (like the 30 curls of ORIGIN.md) to the
+// The new-route phase's probes: N fresh requests (like the 30 curls of docs/origin.md) to the
 // host the next config added, one at a time, each on a new connection so the kernel picks a
 // listening socket anew. Each either reached the new backend, got a 503 (an old process
 // that never heard of the host), some other status, another backend, or failed outright.

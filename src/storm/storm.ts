@@ -1,4 +1,4 @@
-// `handoff storm`: ORIGIN.md's experiment as a tool. Start backends and the target, put load
+// `handoff storm`: docs/origin.md's experiment as a tool. Start backends and the target, put load
 // on it (keep-alive, fresh-connection and WebSocket clients) while reloading it every
 // interval, then switch to the next config and probe the route it adds, wait out the drain
 // deadline, and report what the clients saw, the listening sockets and processes sampled

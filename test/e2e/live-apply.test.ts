@@ -140,6 +140,29 @@ test('100 live reloads at 10 a second under load: worker pids never change, noth
   await h.stop();
 });
 
+test('a worker that crashes after live applies is replaced with the config in force, not the one its generation started with', async () => {
+  const [a, b] = await Promise.all([startEcho('a'), startEcho('b')]);
+  const port = await freePort();
+  const h = await startHandoff(twoBackends(port, a.address, b.address, 'a'));
+  for (const backend of ['b', 'a', 'b']) assert.equal((await h.reload(twoBackends(port, a.address, b.address, backend))).code, 0);
+  const [victim, survivor] = workerPids(await h.status());
+  process.kill(victim!, 'SIGKILL');
+  await waitUntil('a replacement worker is ready', async () => {
+    const s = await h.status();
+    const ws = s.generations[0]!.workers.filter((w) => w.state === 'ready');
+    return ws.length === 2 && !ws.some((w) => w.pid === victim) ? ws : undefined;
+  });
+  const s = await h.status();
+  assert.deepEqual(s.generations.map((g) => [g.number, g.configGeneration]), [[1, 4]]);
+  assert.deepEqual(s.generations[0]!.workers.map((w) => w.configGeneration), [4, 4], 'both workers run config generation 4');
+  assert.ok(workerPids(s).includes(survivor!));
+  for (let i = 0; i < 6; i++) assert.equal(servedBy(await request(port, '/')), 'b', 'every worker serves the newest config');
+  // And the replacement takes part in the next live apply.
+  assert.equal((await h.reload(twoBackends(port, a.address, b.address, 'a'))).code, 0);
+  for (let i = 0; i < 6; i++) assert.equal(servedBy(await request(port, '/')), 'a');
+  await h.stop();
+});
+
 test('a WebSocket through 100 live reloads: same worker, no migration, every byte intact', async () => {
   const [web, other] = await Promise.all([startEcho('ws-echo'), startEcho('other')]);
   const port = await freePort();

@@ -1,4 +1,4 @@
-// ORIGIN.md as a test: clients send requests continuously while handoff is reloaded every
+// docs/origin.md as a test: clients send requests continuously while handoff is reloaded every
 // 200 ms for 50 reloads; then a new host and backend are added and reloaded once, and 50
 // fresh requests to the new host all reach the new backend. Zero failed requests of any
 // kind, exactly one LISTEN socket per address at every sample, and no worker of an old

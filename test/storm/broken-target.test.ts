@@ -1,4 +1,4 @@
-// storm against ORIGIN.md's HAProxy in miniature (fixtures/reuseport-proxy.py): every reload
+// storm against docs/origin.md's HAProxy in miniature (fixtures/reuseport-proxy.py): every reload
 // starts a new process that binds the port next to the old ones with SO_REUSEPORT, and no
 // old one ever stops. storm must see the listener split, the leftover processes and the
 // probes of the new route answered 503 by old processes, and exit 1; and it must still
