@@ -15,7 +15,7 @@ export const DEFAULT_LIMITS: Limits = { requestLine: 8 * 1024, headerSize: 32 * 
 
 export const DEFAULTS = {
   control: './handoff.sock',
-  drain: { timeout: 30_000, migrate: true },
+  drain: { timeout: 30_000, migrate: true, acceptGrace: 0 },
   logAccess: 'stdout',
   mode: 'http',
   balance: 'roundrobin',

@@ -79,7 +79,7 @@ export interface RawBackend {
 export interface RawConfig {
   workers?: 'auto' | number;
   control?: string;
-  drain?: { timeout?: RawDuration; migrate?: boolean };
+  drain?: { timeout?: RawDuration; migrate?: boolean; accept_grace?: RawDuration };
   timeouts?: RawTimeouts;
   limits?: { 'request-line'?: string | number; 'header-size'?: string | number; 'header-count'?: number };
   log?: { access?: string };

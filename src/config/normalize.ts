@@ -33,6 +33,7 @@ export function normalizeConfig(raw: RawConfig, ctx: NormalizeContext): Config {
     drain: {
       timeout: raw.drain?.timeout === undefined ? DEFAULTS.drain.timeout : parseDuration(raw.drain.timeout),
       migrate: raw.drain?.migrate ?? DEFAULTS.drain.migrate,
+      acceptGrace: raw.drain?.accept_grace === undefined ? DEFAULTS.drain.acceptGrace : parseDuration(raw.drain.accept_grace),
     },
     timeouts,
     limits: {

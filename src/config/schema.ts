@@ -112,7 +112,7 @@ export const configSchema: Schema = mapping(
   {
     workers: kind('workers'),
     control: { type: 'string', minLength: 1, 'x-expected': 'a path' },
-    drain: mapping({ timeout: kind('duration'), migrate: { type: 'boolean' } }),
+    drain: mapping({ timeout: kind('duration'), migrate: { type: 'boolean' }, accept_grace: kind('duration') }),
     timeouts,
     limits: mapping({ 'request-line': kind('size'), 'header-size': kind('size'), 'header-count': int(1) }),
     log: mapping({ access: { type: 'string', minLength: 1, 'x-expected': 'stdout, off or a file path' } }),

@@ -157,7 +157,11 @@ export interface Config {
   readonly workers: number;
   /** Absolute path of the control socket. */
   readonly control: string;
-  readonly drain: { readonly timeout: Duration; readonly migrate: boolean };
+  /**
+   * timeout: hard deadline for a draining generation. acceptGrace: at a graceful stop, how
+   * long new connections are still served (load balancers in front still send some).
+   */
+  readonly drain: { readonly timeout: Duration; readonly migrate: boolean; readonly acceptGrace: Duration };
   readonly timeouts: Timeouts;
   readonly limits: Limits;
   readonly log: AccessLog;

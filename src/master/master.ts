@@ -404,7 +404,10 @@ export class Master {
   /** Graceful: every generation drains (no migration: nobody takes over) by drain.timeout; then exit. Immediate: kill now. */
   stop(now = false): Promise<void> {
     if (this.stopPromise) {
-      if (now) for (const g of this.generations) g.kill();
+      if (now) {
+        this.graceCut?.();
+        for (const g of this.generations) g.kill();
+      }
       return this.stopPromise;
     }
     this.state = 'stopping';
@@ -417,8 +420,14 @@ export class Master {
       if (now) {
         for (const g of this.generations) g.kill();
       } else {
+        // Accept grace: keep serving new connections for a moment (readiness already says
+        // 503), then stop accepting everywhere and close the listening sockets at once: a
+        // connection that arrives after that is refused straight away, never left in a
+        // backlog nobody reads (which would hang the client, then reset it).
+        if (this.config.drain.acceptGrace > 0) await this.acceptGrace(this.config.drain.acceptGrace);
         const deadline = Date.now() + this.config.drain.timeout;
         await Promise.all(this.generations.map((g) => g.drain(deadline, false, 0)));
+        await this.listeners.closeAll();
       }
       await stopped;
       await this.shutdownResources();
@@ -428,6 +437,20 @@ export class Master {
     })();
     return this.stopPromise;
   }
+
+  /** Wait out drain.accept_grace, cut short by a stop --now. */
+  private acceptGrace(ms: number): Promise<void> {
+    this.log.info('accept grace: still serving new connections', { ms });
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.graceCut = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private graceCut: (() => void) | undefined;
 
   private async shutdownResources() {
     this.health.stop();
