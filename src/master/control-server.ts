@@ -11,8 +11,8 @@ import type { Logger } from '../observe/logger.js';
 import { parseControlRequest, type ControlRequest, type ControlResponse } from '../protocol/control.js';
 
 const MAX_REQUEST_BYTES = 64 * 1024;
-/** Control connections held at once. */
-export const CONTROL_MAXCONN = 32;
+/** Control connections held at once: well above a burst of concurrent reload requests (each waits for its answer), well below any fd limit. */
+export const CONTROL_MAXCONN = 256;
 /** Time to send the request line, and to take the answer once sent. */
 export const CONTROL_REQUEST_TIMEOUT_MS = 5_000;
 
