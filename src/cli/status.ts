@@ -2,7 +2,7 @@
 import { command, parse } from './args.js';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
-import type { StatusReport } from '../protocol/control.js';
+import type { GenerationStatus, StatusReport } from '../protocol/control.js';
 
 const HELP = `usage: handoff status [--json] [-f FILE | -s SOCK]
 
@@ -20,6 +20,15 @@ function age(ms: number): string {
   return `${Math.round(s / 3600)}h`;
 }
 
+/** "workers 1 of 2  3 failed starts, last: spawn EMFILE (4s ago)  next attempt in 2s" */
+function renderRespawn(g: GenerationStatus, now: number): string {
+  const r = g.respawn!;
+  let line = `workers ${g.workers.length} of ${g.workersWanted}`;
+  if (r.failures > 0) line += `  ${r.failures} failed start${r.failures === 1 ? '' : 's'}, last: ${r.lastError ?? '?'} (${age(now - (r.lastErrorAt ?? now))} ago)`;
+  if (r.nextAttemptAt !== undefined) line += `  next attempt in ${age(r.nextAttemptAt - now)}`;
+  return line;
+}
+
 export function renderStatus(r: StatusReport, now = Date.now()): string {
   const out: string[] = [];
   const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
@@ -29,6 +38,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   for (const g of r.generations) {
     const deadline = g.drainDeadline !== undefined && g.state === 'draining' ? `  deadline in ${age(g.drainDeadline - now)}` : '';
     out.push(`  #${g.number}  ${g.state.padEnd(8)}  age ${age(now - g.startedAt).padEnd(5)}  config ${g.configHash} (generation ${g.configGeneration})${g.crashes ? `  crashes ${g.crashes}` : ''}${deadline}`);
+    if (g.respawn) out.push(`      ${renderRespawn(g, now)}`);
     for (const w of g.workers) {
       const c = w.connections;
       const conns = c ? Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'no connections' : 'no answer';

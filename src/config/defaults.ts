@@ -22,7 +22,8 @@ export const DEFAULTS = {
   retries: 2,
   passive: { fall: 3, cooldown: 5_000 },
   server: { weight: 1, backup: false, admin: 'ready' },
-  health: { type: 'tcp', interval: 2_000, rise: 2, fall: 3, method: 'GET', path: '/', expect: { min: 200, max: 399 } },
+  // timeout: this, capped by the interval (a check that never answers must not hold anything for an interval of minutes).
+  health: { type: 'tcp', interval: 2_000, timeout: 2_000, rise: 2, fall: 3, method: 'GET', path: '/', expect: { min: 200, max: 399 } },
 } as const;
 
 /** Longest UNIX socket path Linux accepts (sun_path is 108 bytes with the terminating NUL). */

@@ -108,7 +108,7 @@ function health(raw: RawHealth): HealthCheck {
   return {
     type: raw.type ?? d.type,
     interval,
-    timeout: raw.timeout === undefined ? interval : parseDuration(raw.timeout),
+    timeout: raw.timeout === undefined ? Math.min(interval, d.timeout) : parseDuration(raw.timeout),
     rise: raw.rise ?? d.rise,
     fall: raw.fall ?? d.fall,
     method: raw.method ?? d.method,

@@ -95,7 +95,7 @@ export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'random' | 'source' 
 export interface HealthCheck {
   readonly type: 'tcp' | 'http';
   readonly interval: Duration;
-  /** Per-check timeout; default: the interval, capped by timeouts.connect for the connect phase. */
+  /** Per-check timeout; default: 2 s, capped by the interval (the connect phase is also capped by timeouts.connect). */
   readonly timeout: Duration;
   readonly rise: number;
   readonly fall: number;

@@ -14,15 +14,13 @@ import type { GenerationState, GenerationStatus } from '../protocol/control.js';
 import type { WorkerMessage } from '../protocol/ipc.js';
 import type { ListenerRegistry } from './listener-registry.js';
 import { applyToWorkers } from './live-apply.js';
+import { SpawnBackoff } from './spawn-backoff.js';
 import { WorkerProcess } from './worker-process.js';
 
 /** How long after the drain deadline a worker may take to exit before SIGKILL. */
 export const KILL_GRACE_MS = 2000;
 /** Bound on a worker's start (fork, load, listen). */
 export const START_TIMEOUT_MS = 15_000;
-const MAX_BACKOFF_MS = 10_000;
-/** A worker that lived this long resets the crash backoff. */
-const STABLE_MS = 30_000;
 
 export interface GenerationDeps {
   readonly log: Logger;
@@ -47,10 +45,9 @@ export class Generation {
   /** Workers now alive (replaced ones are removed). */
   workers: WorkerProcess[] = [];
   crashes = 0;
-  private recentCrashes = 0;
   private readonly killed = new Set<number>();
   private readonly exitedDrains: DrainTotals = { migrated: 0, closedIdle: 0, timedOut: 0, killed: 0 };
-  private replaceTimers = new Set<NodeJS.Timeout>();
+  private readonly replacer: SpawnBackoff;
   private stoppedWaiters: (() => void)[] = [];
   /** Reload that drained this generation (to report its drain totals). */
   drainedBy: number | undefined;
@@ -67,6 +64,20 @@ export class Generation {
   ) {
     this.config = config;
     this.configGeneration = number;
+    this.replacer = new SpawnBackoff({
+      generation: number,
+      log: deps.log,
+      wanted: () => this.state === 'active',
+      start: (index) => {
+        const init = { config: this.config, configGeneration: this.configGeneration, health: this.deps.health(), listeners: this.listenersFor() };
+        const worker = this.spawn(index);
+        // A live apply committed while it started: bring it to the config in force once ready.
+          const ready = worker.start(init, START_TIMEOUT_MS).then(() => {
+            if (worker.configGeneration !== this.configGeneration) void this.sync(worker);
+          });
+          return { worker, ready };
+      },
+    });
   }
 
   private spawn(index: number): WorkerProcess {
@@ -115,29 +126,9 @@ export class Generation {
     if (this.killed.has(w.pid)) this.exitedDrains.killed++;
     this.workers = this.workers.filter((x) => x !== w);
     if (this.state === 'active') {
-      // A crash in the active generation: replace it, backing off if it keeps crashing.
+      // A crash in the active generation: replace it, backing off while replacements fail.
       this.crashes++;
-      if (Date.now() - w.startedAt > STABLE_MS) this.recentCrashes = 0;
-      const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.recentCrashes);
-      this.recentCrashes++;
-      this.deps.log.warn('worker died; replacing it', { gen: this.number, pid: w.pid, code, signal, crashes: this.crashes, in_ms: delay });
-      const timer = setTimeout(() => {
-        this.replaceTimers.delete(timer);
-        if (this.state !== 'active') return;
-        const nw = this.spawn(w.index);
-        nw.start({ config: this.config, configGeneration: this.configGeneration, health: this.deps.health(), listeners: this.listenersFor() }, START_TIMEOUT_MS).then(
-          () => {
-            this.deps.log.info('replacement worker ready', { gen: this.number, pid: nw.pid });
-            // A live apply committed while it started: bring it to the config in force.
-            if (nw.configGeneration !== this.configGeneration) void this.sync(nw);
-          },
-          (err: Error) => {
-            this.deps.log.error('replacement worker failed', { gen: this.number, pid: nw.pid, error: err.message });
-            nw.kill('SIGKILL');
-          },
-        );
-      }, delay);
-      this.replaceTimers.add(timer);
+      this.replacer.workerDied(w, code, signal, this.crashes);
       return;
     }
     if (this.workers.length === 0 && (this.state === 'draining' || this.state === 'failed')) {
@@ -153,8 +144,7 @@ export class Generation {
     this.state = 'draining';
     this.drainDeadline = deadline;
     this.drainedBy = reload;
-    for (const t of this.replaceTimers) clearTimeout(t);
-    this.replaceTimers.clear();
+    this.replacer.cancel();
     if (this.workers.length === 0) {
       this.state = 'stopped';
       this.deps.onStopped(this);
@@ -173,7 +163,7 @@ export class Generation {
   /** Stop now: SIGKILL every worker. */
   kill(): void {
     this.state = this.state === 'starting' ? 'failed' : this.state === 'active' ? 'draining' : this.state;
-    for (const t of this.replaceTimers) clearTimeout(t);
+    this.replacer.cancel();
     for (const w of this.workers) w.kill('SIGKILL');
   }
 
@@ -216,6 +206,7 @@ export class Generation {
   }
 
   status(counters: Map<number, { connections: GenerationStatus['workers'][number]['connections']; requests: number } | undefined>): GenerationStatus {
+    const respawn = this.state === 'active' ? this.replacer.status() : undefined;
     return {
       number: this.number,
       state: this.state,
@@ -225,6 +216,8 @@ export class Generation {
       configFile: this.config.source,
       ...(this.drainDeadline !== undefined ? { drainDeadline: this.drainDeadline } : {}),
       crashes: this.crashes,
+      workersWanted: this.config.workers,
+      ...(respawn ? { respawn } : {}),
       workers: this.workers.map((w) => {
         const c = counters.get(w.pid);
         return { pid: w.pid, generation: this.number, configGeneration: w.configGeneration, state: w.state, startedAt: w.startedAt, connections: c?.connections, requests: c?.requests, restarts: 0 };

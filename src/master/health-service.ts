@@ -2,13 +2,20 @@
 // backend (not one per worker and generation, which would multiply the probes), a state
 // per server that survives reloads, and every change broadcast to the workers. A new
 // generation starts with the current snapshot, so a server known down stays down and a
-// known-up server gets traffic at once; servers new in a reload are checked once before
-// the generation starts, so a backend added by a reload serves from the first request.
+// known-up server gets traffic at once; servers new in a reload are checked before the
+// generation starts, so a backend added by a reload serves from the first request, but a
+// reload waits FIRST_CHECK_WAIT_MS at most: a server whose first check has not answered by
+// then stays `starting` (no traffic) until its first check passes, so a check that never
+// answers cannot hold a reload, and the reloads queued behind it. stop() ends every check
+// and every wait at once.
 import type { Backend, Config } from '../config/types.js';
 import { HealthChecker } from '../backend/health-check.js';
 import { healthKey } from '../backend/health-key.js';
 import type { HealthKey, HealthSnapshot, OperationalState, StateCause, StateChange } from '../backend/types.js';
 import type { Logger } from '../observe/logger.js';
+
+/** The longest a reload (or the start) waits for the first check of servers it adds. */
+export const FIRST_CHECK_WAIT_MS = 1000;
 
 interface Tracked {
   backend: string;
@@ -26,6 +33,7 @@ export class HealthService {
   private readonly states = new Map<HealthKey, Tracked>();
   private readonly checkers = new Map<string, HealthChecker>();
   private waiters: (() => void)[] = [];
+  private stopped = false;
 
   constructor(
     private readonly log: Logger,
@@ -41,10 +49,10 @@ export class HealthService {
   /**
    * Start the checks `config` needs that are not running yet (a reload may still fail:
    * nothing is stopped here, see commit). Resolves once every server that has never been
-   * checked has a first result, or after the checks' timeout.
+   * checked has a first result, or after FIRST_CHECK_WAIT_MS (it stays `starting`), or at stop().
    */
   async prepare(config: Config): Promise<void> {
-    let maxWait = 0;
+    if (this.stopped) return;
     const pending: HealthKey[] = [];
     for (const b of config.backends) {
       if (!b.health) continue;
@@ -57,11 +65,10 @@ export class HealthService {
       if (this.checkers.has(fp)) continue;
       const checker = new HealthChecker(b, { applyState: (key, op, cause) => this.applyState(key, op, cause), currentState: (key) => this.states.get(key)?.operational });
       this.checkers.set(fp, checker.start());
-      maxWait = Math.max(maxWait, b.health.timeout + 500);
     }
     if (pending.length === 0) return;
-    const deadline = Date.now() + maxWait;
-    while (pending.some((k) => this.states.get(k)?.operational === 'starting') && Date.now() < deadline) {
+    const deadline = Date.now() + FIRST_CHECK_WAIT_MS;
+    while (!this.stopped && pending.some((k) => this.states.get(k)?.operational === 'starting') && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
         this.waiters.push(() => {
@@ -113,8 +120,11 @@ export class HealthService {
     this.applyState(key, change.to.operational, change.cause);
   }
 
+  /** End every check (sockets destroyed, timers cleared) and every wait in prepare(), for good. */
   stop(): void {
+    this.stopped = true;
     for (const c of this.checkers.values()) c.stop();
     this.checkers.clear();
+    for (const w of this.waiters.splice(0)) w();
   }
 }

@@ -18,7 +18,8 @@ export interface ReloadChoice {
 
 export function chooseReloadKind(current: Config, next: Config, o: { restart: boolean; runningVersion: string; diskVersion?: string }): ReloadChoice {
   if (o.restart) return { kind: 'process', reason: 'restart requested' };
-  const disk = o.diskVersion ?? versionOnDisk();
+  // Unreadable now (an upgrade half-written, no fd to spare): judge by the config alone.
+  const disk = o.diskVersion ?? versionOnDisk() ?? o.runningVersion;
   if (disk !== o.runningVersion) return { kind: 'process', reason: `handoff ${disk} on disk (running ${o.runningVersion})` };
   if (next.hash === current.hash && next.source === current.source) return { kind: 'unchanged', reason: 'same config' };
   if (next.workers !== current.workers) return { kind: 'process', reason: `workers ${current.workers} → ${next.workers}` };

@@ -13,6 +13,7 @@ import type { TcpHandle } from '../lib/node-handles.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerCounters } from '../protocol/counters.js';
 import type { WorkerState } from '../protocol/control.js';
+import { WorkerSpawnError } from './spawn-error.js';
 import { parseWorkerMessage, type MasterMessage, type WorkerMessage } from '../protocol/ipc.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
@@ -70,7 +71,7 @@ export class WorkerProcess {
       serialization: 'json',
       env: workerEnv(),
     });
-    if (this.child.pid === undefined) throw new Error('could not start a worker process');
+    if (this.child.pid === undefined) throw new WorkerSpawnError(this.child);
     this.pid = this.child.pid;
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {

@@ -2,10 +2,22 @@
 //   /             a small HTML page
 //   /status.json  the same report as `handoff status --json`
 //   /metrics      Prometheus text format
-// Node's http module is fine here: this is not the data path.
+// Node's http module is fine here: this is not the data path. The listener is bounded so
+// that a flood of connections cannot take the master's file descriptors (which it needs to
+// start workers): at most STATS_MAXCONN connections (the kernel hands the master more, it
+// closes them at once), and a connection that does not send a complete request head
+// within STATS_IDLE_TIMEOUT_MS, or sits idle that long, is closed.
 import http from 'node:http';
 import type { SocketAddress } from '../config/types.js';
+import { createLogger, type Logger } from './logger.js';
 import type { StatusReport } from '../protocol/control.js';
+
+/** Connections the stats listener holds at once. */
+export const STATS_MAXCONN = 64;
+/** A stats connection that sends no complete request head, or idles, this long is closed. */
+export const STATS_IDLE_TIMEOUT_MS = 10_000;
+/** After a response, a keep-alive connection waits this long for the next request. */
+const STATS_KEEPALIVE_MS = 5_000;
 
 export class StatsServer {
   private server: http.Server | undefined;
@@ -13,15 +25,28 @@ export class StatsServer {
   constructor(
     private readonly bind: SocketAddress,
     private readonly status: () => Promise<StatusReport>,
+    private readonly log: Logger = createLogger('stats'),
   ) {}
 
   async start(): Promise<void> {
-    const server = http.createServer((req, res) => void this.handle(req, res));
-    server.keepAliveTimeout = 5000;
+    const server = http.createServer(
+      // Node checks the head and request timeouts every connectionsCheckingInterval (30 s by default).
+      { headersTimeout: STATS_IDLE_TIMEOUT_MS, requestTimeout: STATS_IDLE_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+      (req, res) => void this.handle(req, res),
+    );
+    server.keepAliveTimeout = STATS_KEEPALIVE_MS;
+    server.timeout = STATS_IDLE_TIMEOUT_MS; // inactivity: the socket is destroyed
+    server.maxConnections = STATS_MAXCONN;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.bind.host, port: this.bind.port, ipv6Only: this.bind.family === 6 }, () => resolve());
+      server.listen({ host: this.bind.host, port: this.bind.port, ipv6Only: this.bind.family === 6 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
+    // accept() errors (EMFILE at the fd limit) must not end the master: the listener goes on.
+    server.on('error', (err) => this.log.warn('stats listener error', { error: err.message }));
+    server.on('clientError', (_err, socket) => socket.destroy());
     this.server = server;
   }
 

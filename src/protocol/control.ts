@@ -73,6 +73,20 @@ export interface GenerationStatus {
   readonly workers: readonly WorkerStatus[];
   /** Workers of this generation that crashed and were replaced. */
   readonly crashes: number;
+  /** Workers the config asks for (`workers`): more than `workers.length` while some are being replaced. */
+  readonly workersWanted: number;
+  /** An active generation replacing lost workers, or that failed to: see src/master/spawn-backoff.ts. */
+  readonly respawn?: RespawnStatus;
+}
+
+export interface RespawnStatus {
+  /** Attempts to start a replacement worker that failed (fork failed, or it never became ready). */
+  readonly failures: number;
+  /** The last failure ("spawn EMFILE", "worker 123 not ready after 15000ms", ...) and when (epoch ms). */
+  readonly lastError?: string;
+  readonly lastErrorAt?: number;
+  /** When the next attempt to start a replacement is due (epoch ms), while one is pending. */
+  readonly nextAttemptAt?: number;
 }
 
 export interface ListenerStatus {

@@ -126,7 +126,7 @@ describe('examples/full.yaml', () => {
     assert.deepEqual(shells.timeouts, c.timeouts);
 
     assert.equal(pg.balance, 'leastconn');
-    assert.deepEqual(pg.health, { type: 'tcp', interval: 5_000, timeout: 5_000, rise: 2, fall: 3, method: 'GET', path: '/', expect: { min: 200, max: 399 } });
+    assert.deepEqual(pg.health, { type: 'tcp', interval: 5_000, timeout: 2_000, rise: 2, fall: 3, method: 'GET', path: '/', expect: { min: 200, max: 399 } });
   });
 
   test('the model is deep-frozen and plain JSON', async () => {
