@@ -425,9 +425,12 @@ export class Master {
         // connection that arrives after that is refused straight away, never left in a
         // backlog nobody reads (which would hang the client, then reset it).
         if (this.config.drain.acceptGrace > 0) await this.acceptGrace(this.config.drain.acceptGrace);
+        // The master lets go of its copy first: the kernel socket then lives only in the
+        // workers, and closes with the last worker's copy, as that worker stops accepting,
+        // so nothing is left in its backlog to be reset.
+        await this.listeners.closeAll();
         const deadline = Date.now() + this.config.drain.timeout;
         await Promise.all(this.generations.map((g) => g.drain(deadline, false, 0)));
-        await this.listeners.closeAll();
       }
       await stopped;
       await this.shutdownResources();
