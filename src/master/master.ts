@@ -22,6 +22,7 @@ import { ControlServer } from './control-server.js';
 import { Generation } from './generation.js';
 import { HealthService } from './health-service.js';
 import { ListenerRegistry } from './listener-registry.js';
+import { lendListener } from './listener-lending.js';
 import { ReloadQueue } from './reload-queue.js';
 import type { WorkerProcess } from './worker-process.js';
 import { StatsServer } from '../observe/stats-server.js';
@@ -244,6 +245,9 @@ export class Master {
         return;
       case 'migrate':
         this.forwardMigration(from, msg, handle);
+        return;
+      case 'listener?':
+        lendListener(_gen, from, msg.key, this.listeners, this.log);
         return;
       default:
         return;

@@ -34,6 +34,7 @@ import { HeadScanner } from './http/head-scanner.js';
 import { parseRequestHead, type RequestHead } from './http/request-head.js';
 import { parseResponseHead, responseBodyFraming, type ResponseHead } from './http/response-head.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
+import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { connectTo } from './upstream-connect.js';
 import type { UpstreamConnection, UpstreamUser } from './upstream-pool.js';
 
@@ -475,6 +476,15 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
         this.useUpstream(this.fe.pool.create(socket, slot.server));
       },
       (err: unknown) => {
+        const local = localResourceCode(err);
+        if (local) {
+          // Out of fds/ports/buffers here: not the server's fault, its health is untouched.
+          reportLocalShortage(this.fe.ctx.log, local, 'connect to a server', { server: slot.server.config.address.key });
+          if (this.req !== req || this.ended || this.slot !== slot) return;
+          this.releaseSlot();
+          this.respondError(503, 'local-resources', !this.reqBodyDone);
+          return;
+        }
         slot.connectFailed(err instanceof Error ? err.message : String(err));
         if (this.req !== req || this.ended || this.slot !== slot) return;
         this.retry(slot.server, 'connect-failed');

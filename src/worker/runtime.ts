@@ -11,6 +11,7 @@ import { AccessLog } from '../observe/access-log.js';
 import { createLogger, filteredLogger, type Logger } from '../observe/logger.js';
 import { emptyCounters, type WorkerCounters } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
+import { AcceptGate } from './accept-gate.js';
 import { ConnectionRegistry } from './connections.js';
 import { newTrafficCounters, type WorkerContext } from './context.js';
 import { HttpFrontend } from './http-frontend.js';
@@ -31,6 +32,8 @@ export interface WorkerRuntimeOptions {
   /** Run the backends' active health checks in this process (standalone); under a master, the master runs them. */
   readonly runHealthChecks?: boolean;
   readonly log?: Logger;
+  /** Ask the master for a listening socket again (see AcceptGate); without it, maxconn parks connections unread. */
+  readonly reacquireListener?: (key: string) => Promise<TcpHandle | undefined>;
 }
 
 export interface DrainSummary {
@@ -50,6 +53,7 @@ export class WorkerRuntime {
   private readonly pendingTunnels = new Map<string, { client?: TcpHandle; server?: TcpHandle; frontend: string; resume: TunnelResume }>();
   state: RuntimeState = 'starting';
   private drainPromise: Promise<DrainSummary> | undefined;
+  private readonly gate: AcceptGate;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
     const { config, generation } = options;
@@ -74,7 +78,14 @@ export class WorkerRuntime {
       accessLog: new AccessLog(config.log),
       migrator: options.migrator,
     };
-    this.ctx.connections.onRemoved = (frontend) => this.admitNext(frontend);
+    this.gate = new AcceptGate({
+      connections: this.ctx.connections,
+      log,
+      servers: this.servers,
+      createServer: (fe) => this.createServer(fe as FrontendRuntime),
+      ...(options.reacquireListener ? { reacquire: options.reacquireListener } : {}),
+    });
+    this.ctx.connections.onRemoved = (frontend) => this.gate.onRemoved(frontend);
     for (const f of config.frontends) {
       const fe: FrontendRuntime = f.mode === 'tcp' ? new TcpFrontend(f, this.ctx) : new HttpFrontend(f, this.ctx);
       this.frontends.set(f.name, fe);
@@ -111,40 +122,9 @@ export class WorkerRuntime {
   }
 
   private createServer(fe: FrontendRuntime): net.Server {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.admit(fe, socket));
-    server.on('error', (err) => this.ctx.log.error('listener error', { frontend: fe.config.name, error: err.message }));
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.gate.admit(fe, socket));
+    server.on('error', (err) => this.gate.serverError(fe, err));
     return server;
-  }
-
-  /**
-   * A frontend's `maxconn` bounds the connections it serves at once in this worker. Beyond
-   * it, an accepted connection waits, unread (its bytes stay in the kernel), until one
-   * ends: like a listener that stops accepting, without closing anyone.
-   */
-  private admit(fe: FrontendRuntime, socket: net.Socket): void {
-    const max = fe.config.maxconn;
-    if (max === undefined || (this.ctx.connections.countFor(fe.config.name) < max && !this.waitingFor.get(fe)?.length)) {
-      fe.accept(socket);
-      return;
-    }
-    let list = this.waitingFor.get(fe);
-    if (!list) this.waitingFor.set(fe, (list = []));
-    list.push(socket);
-    socket.once('close', () => {
-      const i = list.indexOf(socket);
-      if (i >= 0) list.splice(i, 1);
-    });
-    socket.on('error', () => {});
-  }
-
-  private readonly waitingFor = new Map<FrontendRuntime, net.Socket[]>();
-
-  private admitNext(frontend: string): void {
-    const fe = this.frontends.get(frontend);
-    const list = fe && this.waitingFor.get(fe);
-    if (!fe || !list || list.length === 0) return;
-    if (this.ctx.connections.countFor(frontend) >= (fe.config.maxconn ?? Infinity)) return;
-    fe.accept(list.shift()!);
   }
 
   /** Listening on everything: take traffic. */
@@ -202,6 +182,9 @@ export class WorkerRuntime {
   stopAccepting(): void {
     for (const s of this.servers.values()) s.close();
     this.servers.clear();
+    // Connections that waited for a frontend's maxconn were accepted but never read: serve
+    // them now, so a drain moves them on (or answers them) like every other one.
+    for (const [fe, socket] of this.gate.stop()) (fe as FrontendRuntime).accept(socket);
   }
 
   /**
@@ -214,9 +197,6 @@ export class WorkerRuntime {
     this.state = 'draining';
     this.stopAccepting();
     const registry = this.ctx.connections;
-    // Connections waiting for a frontend's maxconn were accepted but never read: serve
-    // them now, so the drain moves them on (or answers them) like every other one.
-    for (const [fe, list] of this.waitingFor) for (const socket of list.splice(0)) fe.accept(socket);
     this.drainPromise = (async () => {
       registry.releaseAll(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
       const timer = setTimeout(() => registry.killAll(), Math.max(0, opts.deadline - Date.now()));
