@@ -11,7 +11,7 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   tunnel: 3_600_000,
 };
 
-export const DEFAULT_LIMITS: Limits = { requestLine: 8 * 1024, headerSize: 32 * 1024, headerCount: 100 };
+export const DEFAULT_LIMITS: Limits = { requestLine: 8 * 1024, headerSize: 32 * 1024, headerCount: 100, pipeline: 16 };
 
 export const DEFAULTS = {
   control: './handoff.sock',

@@ -81,7 +81,7 @@ export interface RawConfig {
   control?: string;
   drain?: { timeout?: RawDuration; migrate?: boolean; accept_grace?: RawDuration };
   timeouts?: RawTimeouts;
-  limits?: { 'request-line'?: string | number; 'header-size'?: string | number; 'header-count'?: number };
+  limits?: { 'request-line'?: string | number; 'header-size'?: string | number; 'header-count'?: number; pipeline?: number };
   log?: { access?: string };
   errors?: RawErrors;
   stats?: { bind: string };

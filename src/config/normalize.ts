@@ -40,6 +40,7 @@ export function normalizeConfig(raw: RawConfig, ctx: NormalizeContext): Config {
       requestLine: raw.limits?.['request-line'] === undefined ? DEFAULT_LIMITS.requestLine : parseSize(raw.limits['request-line']),
       headerSize: raw.limits?.['header-size'] === undefined ? DEFAULT_LIMITS.headerSize : parseSize(raw.limits['header-size']),
       headerCount: raw.limits?.['header-count'] ?? DEFAULT_LIMITS.headerCount,
+      pipeline: raw.limits?.pipeline ?? DEFAULT_LIMITS.pipeline,
     },
     log: accessLog(raw.log?.access ?? DEFAULTS.logAccess, ctx.baseDir),
     ...(raw.stats ? { stats: { bind: parseAddress(raw.stats.bind) } } : {}),

@@ -114,7 +114,7 @@ export const configSchema: Schema = mapping(
     control: { type: 'string', minLength: 1, 'x-expected': 'a path' },
     drain: mapping({ timeout: kind('duration'), migrate: { type: 'boolean' }, accept_grace: kind('duration') }),
     timeouts,
-    limits: mapping({ 'request-line': kind('size'), 'header-size': kind('size'), 'header-count': int(1) }),
+    limits: mapping({ 'request-line': kind('size'), 'header-size': kind('size'), 'header-count': int(1), pipeline: int(1) }),
     log: mapping({ access: { type: 'string', minLength: 1, 'x-expected': 'stdout, off or a file path' } }),
     errors,
     stats: mapping({ bind: kind('address') }, ['bind']),

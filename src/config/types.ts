@@ -142,6 +142,8 @@ export interface Limits {
   readonly requestLine: number; // bytes; "request-line"
   readonly headerSize: number; // bytes of the whole header block; "header-size"
   readonly headerCount: number; // "header-count"
+  /** Pipelined requests waiting (read, not yet started) per client connection; past it, the client is not read. */
+  readonly pipeline: number;
 }
 
 export interface AccessLog {

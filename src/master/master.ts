@@ -28,6 +28,7 @@ import { applyToWorkers } from './live-apply.js';
 import { chooseReloadKind, sameStats } from './reload-kind.js';
 import { ReloadQueue, type ReloadRequest } from './reload-queue.js';
 import { writeFileAtomic } from './write-atomic.js';
+import { lendListener } from './listener-lending.js';
 import type { WorkerProcess } from './worker-process.js';
 import { StatsServer } from '../observe/stats-server.js';
 
@@ -302,6 +303,9 @@ export class Master {
         return;
       case 'migrate':
         this.forwardMigration(from, msg, handle);
+        return;
+      case 'listener?':
+        lendListener(_gen, from, msg.key, this.listeners, this.log);
         return;
       default:
         return;

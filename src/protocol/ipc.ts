@@ -67,6 +67,11 @@ export type MasterMessage =
     }
   /** Ask for counters now (status); answered by 'counters' with the same id. */
   | { readonly type: 'counters?'; readonly id: number }
+  /**
+   * Answers 'listener?': the listening socket again (handle attached when `granted`). Not
+   * granted: the key is gone, or the worker's generation no longer takes traffic.
+   */
+  | { readonly type: 'listener-again'; readonly key: string; readonly granted: boolean }
   /** Stop now: close everything and exit. */
   | { readonly type: 'stop' };
 
@@ -98,6 +103,11 @@ export type WorkerMessage =
   | { readonly type: 'counters'; readonly id: number; readonly counters: WorkerCounters }
   /** Passive health seen by this worker's traffic. */
   | { readonly type: 'health'; readonly change: StateChange }
+  /**
+   * The worker closed its copy of a listening socket at a frontend's maxconn (so excess
+   * clients wait in the kernel backlog) and is below it again: send the socket once more.
+   */
+  | { readonly type: 'listener?'; readonly key: string }
   /** Drain finished (about to exit): what happened to its connections. */
   | { readonly type: 'drained'; readonly migrated: number; readonly closedIdle: number; readonly timedOut: number };
 
@@ -135,6 +145,8 @@ export function parseMasterMessage(v: unknown): MasterMessage | undefined {
       return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel) ? (v as MasterMessage) : undefined;
     case 'counters?':
       return num(v.id) ? (v as MasterMessage) : undefined;
+    case 'listener-again':
+      return str(v.key) && typeof v.granted === 'boolean' ? (v as MasterMessage) : undefined;
     case 'stop':
       return v as MasterMessage;
     default:
@@ -163,6 +175,8 @@ export function parseWorkerMessage(v: unknown): WorkerMessage | undefined {
       return num(v.id) && isObj(v.counters) ? (v as WorkerMessage) : undefined;
     case 'health':
       return isObj(v.change) ? (v as WorkerMessage) : undefined;
+    case 'listener?':
+      return str(v.key) ? (v as WorkerMessage) : undefined;
     case 'drained':
       return num(v.migrated) && num(v.closedIdle) && num(v.timedOut) ? (v as WorkerMessage) : undefined;
     default:

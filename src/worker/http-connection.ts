@@ -27,12 +27,14 @@ import { peerAddress } from './context.js';
 import { renderErrorResponse } from './error-response.js';
 import type { CompiledRules, RuleVars } from './header-rules.js';
 import type { HttpFrontendShared } from './http-frontend.js';
+import { inputHasRoom, outputBacklogged } from './http/backpressure.js';
 import { ChunkedTracker } from './http/chunked-tracker.js';
 import { HttpParseError } from './http/errors.js';
 import { HeadScanner } from './http/head-scanner.js';
 import { parseRequestHead, type RequestHead } from './http/request-head.js';
 import { parseResponseHead, responseBodyFraming, type ResponseHead } from './http/response-head.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
+import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { connectTo } from './upstream-connect.js';
 import type { UpstreamConnection, UpstreamUser } from './upstream-pool.js';
 
@@ -67,6 +69,8 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
   private readonly scanner = new HeadScanner();
   private clientEnded = false;
   private readPaused = false;
+  /** A pipelined request waits until the client reads what is queued to it (see backpressure.ts). */
+  private awaitingOutput = false;
 
   // The request in flight.
   private req: RequestHead | undefined;
@@ -200,6 +204,10 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     }
     switch (this.state) {
       case 'reading':
+        if (this.awaitingOutput) {
+          this.bufferNext(chunk);
+          return;
+        }
         this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
         this.parseNext();
         return;
@@ -215,17 +223,22 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     }
   };
 
-  /** Bytes after the request in flight (a pipelined request): kept for later, bounded. */
+  /** Bytes after the request in flight (pipelined requests): kept for later, bounded in bytes and in requests. */
   private bufferNext(chunk: Buffer) {
     this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.buf.length > this.fe.limits.headerSize + this.fe.limits.requestLine && !this.readPaused) {
+    if (!this.readPaused && !this.inputHasRoom()) {
       this.readPaused = true;
       this.socket.pause();
     }
   }
 
+  private inputHasRoom(): boolean {
+    return inputHasRoom(this.buf, this.fe.limits.headerSize + this.fe.limits.requestLine, this.fe.limits.pipeline);
+  }
+
+  /** Read the client again, unless its unparsed input is full or it has not read what we sent. */
   private resumeClient() {
-    if (this.readPaused && !this.migrating) {
+    if (this.readPaused && !this.migrating && !this.awaitingOutput && this.inputHasRoom()) {
       this.readPaused = false;
       this.socket.resume();
     }
@@ -258,9 +271,21 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     if (this.upstreamPaused) {
       this.upstreamPaused = false;
       this.upstream?.socket.resume();
-      if (this.deadlineKind === 'client') this.setDeadline('server', this.backendTimeouts().server);
+      if (this.deadlineKind === 'client' && this.reqBodyDone) this.setDeadline('server', this.backendTimeouts().server);
+    }
+    if (this.awaitingOutput && !this.ended && !this.migrating) {
+      this.awaitingOutput = false;
+      this.startPipelined();
     }
   };
+
+  /** Stop reading the server: the client has not read what is queued to it. 'drain' resumes. */
+  private pauseUpstream() {
+    if (this.upstreamPaused || !this.upstream) return;
+    this.upstreamPaused = true;
+    this.upstream.socket.pause();
+    if (this.reqBodyDone) this.setDeadline('client', this.fe.config.timeouts.client);
+  }
 
   /** Parse the next request head from the input buffer, if it is complete. */
   private parseNext() {
@@ -456,6 +481,15 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
         this.useUpstream(this.fe.pool.create(socket, slot.server));
       },
       (err: unknown) => {
+        const local = localResourceCode(err);
+        if (local) {
+          // Out of fds/ports/buffers here: not the server's fault, its health is untouched.
+          reportLocalShortage(this.fe.ctx.log, local, 'connect to a server', { server: slot.server.config.address.key });
+          if (this.req !== req || this.ended || this.slot !== slot) return;
+          this.releaseSlot();
+          this.respondError(503, 'local-resources', !this.reqBodyDone);
+          return;
+        }
         slot.connectFailed(err instanceof Error ? err.message : String(err));
         if (this.req !== req || this.ended || this.slot !== slot) return;
         this.retry(slot.server, 'connect-failed');
@@ -585,7 +619,8 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       if (head.status >= 100 && head.status < 200 && head.status !== 101) {
         // Interim response (100 Continue, 103 Early Hints): forward to a 1.1 client, then
         // wait for the final one.
-        if (this.req!.versionMinor === 1) this.socket.write(buf.subarray(0, end));
+        // A server may send them without end: each write is bounded by the client's reading.
+        if (this.req!.versionMinor === 1 && !this.socket.write(buf.subarray(0, end))) this.pauseUpstream();
         this.upstreamBuf = end === buf.length ? undefined : buf.subarray(end);
         up.scanner.reset();
         if (this.upstreamBuf === undefined) return;
@@ -711,11 +746,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     } else if (head !== undefined) {
       flushed = this.socket.write(head, 'latin1');
     }
-    if (!flushed && !done) {
-      this.upstreamPaused = true;
-      this.upstream?.socket.pause();
-      this.setDeadline('client', this.fe.config.timeouts.client);
-    }
+    if (!flushed && !done) this.pauseUpstream();
     if (offset + n < chunk.length) this.upstreamReusable = false; // the server sent more than one response
     if (done) this.finishResponse();
   }
@@ -859,13 +890,18 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
         return;
       }
       this.state = 'reading';
-      this.setDeadline('request', this.fe.config.timeouts.httpRequest);
-      this.resumeClient();
-      // A pipelined request is already here: parse it on the next turn, so that a long
-      // pipeline does not recurse.
-      setImmediate(() => {
-        if (!this.ended && !this.migrating && this.state === 'reading') this.parseNext();
-      });
+      if (outputBacklogged(this.socket)) {
+        // The client pipelines without reading our responses: start the next one only once
+        // it has read these ('drain'), and read no more from it meanwhile.
+        this.awaitingOutput = true;
+        if (!this.readPaused) {
+          this.readPaused = true;
+          this.socket.pause();
+        }
+        this.setDeadline('client', this.fe.config.timeouts.client);
+        return;
+      }
+      this.startPipelined();
       return;
     }
     this.resumeClient();
@@ -873,6 +909,15 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
   }
 
   private lastServer: string | undefined;
+
+  /** A pipelined request is already here: parse it on the next turn, so that a long pipeline does not recurse. */
+  private startPipelined() {
+    this.setDeadline('request', this.fe.config.timeouts.httpRequest);
+    this.resumeClient();
+    setImmediate(() => {
+      if (!this.ended && !this.migrating && this.state === 'reading' && !this.awaitingOutput) this.parseNext();
+    });
+  }
 
   /** Answer with one of handoff's own pages. Closes the connection when `close` is set. */
   private respondError(status: number, cause: string, close: boolean) {

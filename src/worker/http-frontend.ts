@@ -2,7 +2,7 @@
 // rules, parse limits, the upstream connection pools and the deadline sweeper.
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
-import type { Frontend, Route } from '../config/types.js';
+import type { Frontend, Limits, Route } from '../config/types.js';
 import { tunnelTimeout } from '../config/timeouts.js';
 import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
 import type { TunnelResume } from '../protocol/ipc.js';
@@ -20,7 +20,7 @@ export interface HttpFrontendShared {
   readonly version: ConfigVersion;
   readonly ctx: WorkerContext;
   readonly router: Router;
-  readonly limits: ParseLimits;
+  readonly limits: ParseLimits & Pick<Limits, 'pipeline'>;
   readonly frontendRules: CompiledRules;
   readonly pool: UpstreamPool;
   readonly sweeper: DeadlineSweeper;
@@ -32,7 +32,7 @@ export interface HttpFrontendShared {
 
 export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
   readonly router: Router;
-  readonly limits: ParseLimits;
+  readonly limits: ParseLimits & Pick<Limits, 'pipeline'>;
   readonly frontendRules: CompiledRules;
   readonly pool: UpstreamPool;
   readonly sweeper: DeadlineSweeper;

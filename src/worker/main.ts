@@ -15,6 +15,7 @@ import type { Config } from '../config/types.js';
 import { closeHandle, isTcpHandle, type TcpHandle } from '../lib/node-handles.js';
 import { createLogger } from '../observe/logger.js';
 import { parseMasterMessage, type MasterMessage, type WorkerMessage } from '../protocol/ipc.js';
+import { ListenerRequests } from './listener-requests.js';
 import { Migrator } from './migrate.js';
 import { WorkerRuntime } from './runtime.js';
 
@@ -31,6 +32,7 @@ let migrator: Migrator | undefined;
 let workerIndex = 0;
 /** Live applies prepared here and still waiting for their listening sockets. */
 const awaitingSockets = new Map<number, Set<string>>();
+const listenerRequests = new ListenerRequests((message, done) => send(message, undefined, done));
 
 function send(message: WorkerMessage, handle?: TcpHandle, done?: (err: Error | null) => void): void {
   if (!process.connected || !process.send) {
@@ -156,6 +158,7 @@ function onMessage(raw: unknown, handle: unknown): void {
           health: msg.health,
           migrator: (migrator = new Migrator(send, process.pid)),
           log,
+          reacquireListener: (key) => listenerRequests.request(key),
         });
       } catch (err) {
         fail(`init: ${(err as Error).stack ?? String(err)}`);
@@ -197,6 +200,11 @@ function onMessage(raw: unknown, handle: unknown): void {
       const unread = Buffer.from(msg.unread, 'base64');
       if (msg.kind === 'http') runtime.adoptHttp(msg.frontend, handle, unread);
       else if (msg.tunnel) runtime.adoptTunnelPart(msg.id, msg.kind === 'tunnel-client' ? 'client' : 'server', msg.frontend, handle, msg.tunnel);
+      return;
+    }
+    case 'listener-again': {
+      const h = msg.granted && isTcpHandle(handle) ? handle : undefined;
+      if (!listenerRequests.answer(msg.key, h) && h) void closeHandle(h);
       return;
     }
     case 'counters?':

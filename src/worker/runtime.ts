@@ -10,6 +10,7 @@ import { AccessLog } from '../observe/access-log.js';
 import { createLogger, filteredLogger, type Logger } from '../observe/logger.js';
 import { emptyCounters, type WorkerCounters } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
+import { AcceptGate } from './accept-gate.js';
 import { ConnectionRegistry } from './connections.js';
 import { applyHealthToPrepared, commitConfig, prepareConfig, type PreparedConfig } from './config-apply.js';
 import { newTrafficCounters, type CompiledFrontend, type LiveConfig, type WorkerContext } from './context.js';
@@ -31,6 +32,8 @@ export interface WorkerRuntimeOptions {
   /** Run the backends' active health checks in this process (standalone); under a master, the master runs them. */
   readonly runHealthChecks?: boolean;
   readonly log?: Logger;
+  /** Ask the master for a listening socket again (see AcceptGate); without it, maxconn parks connections unread. */
+  readonly reacquireListener?: (key: string) => Promise<TcpHandle | undefined>;
 }
 
 export interface DrainSummary {
@@ -56,6 +59,7 @@ export class WorkerRuntime {
   private healthListener: ((change: StateChange) => void) | undefined;
   state: RuntimeState = 'starting';
   private drainPromise: Promise<DrainSummary> | undefined;
+  private readonly gate: AcceptGate;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
     const { config, generation } = options;
@@ -75,7 +79,14 @@ export class WorkerRuntime {
       accessLog: new AccessLog(config.log),
       migrator: options.migrator,
     };
-    this.ctx.connections.onRemoved = (frontend) => this.admitNext(frontend);
+    this.gate = new AcceptGate({
+      connections: this.ctx.connections,
+      log,
+      servers: this.servers,
+      createServer: (key) => this.createServer(key),
+      ...(options.reacquireListener ? { reacquire: options.reacquireListener } : {}),
+    });
+    this.ctx.connections.onRemoved = (frontend) => this.gate.onRemoved(frontend);
     const first = prepareConfig({ config, generation: options.configGeneration ?? generation, ctx: this.ctx, current: undefined, health: options.health, backendLog: this.backendLog });
     this.commitPrepared(first);
   }
@@ -187,43 +198,17 @@ export class WorkerRuntime {
 
   private createServer(key: string): net.Server {
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
+      // The frontend in force for this address, per connection (a live apply may change it).
       const fe = this.frontendFor(key);
-      if (fe) this.admit(fe, socket);
+      if (fe) this.gate.admit(fe, socket);
       else socket.destroy(); // the bind was just removed by a live apply
     });
-    server.on('error', (err) => this.ctx.log.error('listener error', { listener: key, error: err.message }));
-    return server;
-  }
-
-  /**
-   * A frontend's `maxconn` bounds the connections it serves at once in this worker. Beyond
-   * it, an accepted connection waits, unread (its bytes stay in the kernel), until one
-   * ends: like a listener that stops accepting, without closing anyone.
-   */
-  private admit(fe: FrontendRuntime, socket: net.Socket): void {
-    const max = fe.config.maxconn;
-    if (max === undefined || (this.ctx.connections.countFor(fe.config.name) < max && !this.waitingFor.get(fe.config.name)?.length)) {
-      fe.accept(socket);
-      return;
-    }
-    let list = this.waitingFor.get(fe.config.name);
-    if (!list) this.waitingFor.set(fe.config.name, (list = []));
-    list.push(socket);
-    socket.once('close', () => {
-      const i = list.indexOf(socket);
-      if (i >= 0) list.splice(i, 1);
+    server.on('error', (err) => {
+      const fe = this.frontendFor(key);
+      if (fe) this.gate.serverError(fe, err);
+      else this.ctx.log.error('listener error', { listener: key, error: err.message });
     });
-    socket.on('error', () => {});
-  }
-
-  private readonly waitingFor = new Map<string, net.Socket[]>();
-
-  private admitNext(frontend: string): void {
-    const fe = this.ctx.live.frontends.get(frontend);
-    const list = this.waitingFor.get(frontend);
-    if (!fe || !list || list.length === 0) return;
-    if (this.ctx.connections.countFor(frontend) >= (fe.config.maxconn ?? Infinity)) return;
-    fe.accept(list.shift()!);
+    return server;
   }
 
   /** Listening on everything: take traffic. */
@@ -284,6 +269,9 @@ export class WorkerRuntime {
   stopAccepting(): void {
     for (const s of this.servers.values()) s.close();
     this.servers.clear();
+    // Connections that waited for a frontend's maxconn were accepted but never read: serve
+    // them now, so a drain moves them on (or answers them) like every other one.
+    for (const [fe, socket] of this.gate.stop()) (this.ctx.live.frontends.get(fe.config.name) ?? (fe as FrontendRuntime)).accept(socket);
   }
 
   /**
@@ -296,13 +284,6 @@ export class WorkerRuntime {
     this.state = 'draining';
     this.stopAccepting();
     const registry = this.ctx.connections;
-    // Connections waiting for a frontend's maxconn were accepted but never read: serve
-    // them now, so the drain moves them on (or answers them) like every other one.
-    for (const [name, list] of this.waitingFor) {
-      const fe = this.ctx.live.frontends.get(name);
-      for (const socket of list.splice(0)) if (fe) fe.accept(socket);
-      else socket.destroy();
-    }
     this.drainPromise = (async () => {
       registry.releaseAll(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
       const timer = setTimeout(() => registry.killAll(), Math.max(0, opts.deadline - Date.now()));

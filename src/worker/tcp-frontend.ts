@@ -14,6 +14,7 @@ import type { TunnelResume } from '../protocol/ipc.js';
 import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections.js';
 import { peerAddress, type CompiledFrontend, type ConfigVersion, type WorkerContext } from './context.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
+import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { connectTo } from './upstream-connect.js';
 
 export class TcpFrontend implements CompiledFrontend {
@@ -124,6 +125,13 @@ class TcpSession implements ClientConnection {
         this.startTunnel(server);
         return;
       } catch (err) {
+        const local = localResourceCode(err);
+        if (local) {
+          // Out of fds/ports/buffers here: not the server's fault, its health is untouched.
+          reportLocalShortage(this.ctx.log, local, 'connect to a server', { server: slot.server.config.address.key });
+          slot.release();
+          return this.fail('local-resources');
+        }
         slot.connectFailed(err instanceof Error ? err.message : String(err));
         slot.release();
         exclude.add(slot.server);

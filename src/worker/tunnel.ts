@@ -172,8 +172,9 @@ export class Tunnel {
         this.detaching = false;
         resumeReading(this.client);
         resumeReading(this.server);
-        this.client.resume();
-        this.server.resume();
+        // A side whose peer still has not read what it was sent stays paused until 'drain'.
+        if (!this.server.writableNeedDrain) this.client.resume();
+        if (!this.client.writableNeedDrain) this.server.resume();
       }
       return undefined;
     }
