@@ -40,7 +40,7 @@ export function normalizeConfig(raw: RawConfig, ctx: NormalizeContext): Config {
       headerSize: raw.limits?.['header-size'] === undefined ? DEFAULT_LIMITS.headerSize : parseSize(raw.limits['header-size']),
       headerCount: raw.limits?.['header-count'] ?? DEFAULT_LIMITS.headerCount,
     },
-    log: accessLog(raw.log?.access ?? DEFAULTS.logAccess, ctx.baseDir),
+    log: { ...accessLog(raw.log?.access ?? DEFAULTS.logAccess, ctx.baseDir), buffer: raw.log?.buffer === undefined ? DEFAULTS.logBuffer : parseSize(raw.log.buffer) },
     ...(raw.stats ? { stats: { bind: parseAddress(raw.stats.bind) } } : {}),
     frontends: Object.entries(raw.frontends).map(([name, fe]) => frontend(name, fe, timeouts, errors, ctx)),
     backends: Object.entries(raw.backends ?? {}).map(([name, be]) => backend(name, be, timeouts)),
