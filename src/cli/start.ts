@@ -28,7 +28,12 @@ export async function run(argv: string[]): Promise<number> {
     if (file === undefined) {
       const port = values.port === undefined ? 8080 : Number(values.port);
       if (!Number.isInteger(port) || port < 1 || port > 65533) throw new UsageError(`--port must be a port number, got '${values.port}'`);
-      demo = await startDemo(port);
+      try {
+        demo = await startDemo(port);
+      } catch (err) {
+        console.error(`handoff start: ${(err as Error).message}`);
+        return 1;
+      }
       file = demo.configFile;
     } else if (values.port !== undefined) {
       throw new UsageError('--port is for the built-in demo; with -f the config names the ports');

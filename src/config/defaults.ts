@@ -17,6 +17,7 @@ export const DEFAULTS = {
   control: './handoff.sock',
   drain: { timeout: 30_000, migrate: true, acceptGrace: 0 },
   logAccess: 'stdout',
+  logBuffer: 1024 * 1024,
   mode: 'http',
   balance: 'roundrobin',
   retries: 2,

@@ -2,8 +2,10 @@
 // be unique, options that do not fit a frontend's mode, files that must be readable. Runs on
 // the raw data even when the schema found errors (every error is reported at once), so it
 // looks at each value defensively and skips what it cannot make sense of.
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access as fsAccess, readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { systemCode } from '../lib/errors.js';
 import type { SocketAddress } from './types.js';
 import { parseAddress, parseBind } from './address.js';
 import { parseDuration } from './duration.js';
@@ -126,7 +128,38 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
     }
   }
 
+  await checkAccessLogFile(rec(root.log)?.access, baseDir, report);
   return readFiles(files, report);
+}
+
+/**
+ * The access log file is opened by every worker at start: a folder that does not exist (or
+ * that the master's user cannot write) would fail the reload there, with no position. Said
+ * here instead, so `handoff check` and a reload agree, with file:line:col.
+ */
+async function checkAccessLogFile(access: unknown, baseDir: string, report: Reporter): Promise<void> {
+  if (typeof access !== 'string' || access === '' || access === 'stdout' || access === 'off') return;
+  const file = resolve(baseDir, access);
+  const folder = dirname(file);
+  try {
+    if (!(await stat(folder)).isDirectory()) {
+      report.error(['log', 'access'], 'value', `the access log's folder ${folder} is not a folder`);
+      return;
+    }
+    await fsAccess(folder, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    const code = systemCode(err);
+    report.error(['log', 'access'], 'value', code === 'ENOENT' ? `the access log's folder ${folder} does not exist` : `the access log's folder ${folder} is not writable (${code ?? (err as Error).message})`);
+    return;
+  }
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) report.error(['log', 'access'], 'value', `the access log ${file} is a folder`);
+    else await fsAccess(file, constants.W_OK);
+  } catch (err) {
+    const code = systemCode(err);
+    if (code !== 'ENOENT') report.error(['log', 'access'], 'value', `the access log ${file} is not writable (${code ?? (err as Error).message})`);
+  }
 }
 
 function isZeroDuration(value: unknown): boolean {

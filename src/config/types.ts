@@ -149,6 +149,8 @@ export interface Limits {
 export interface AccessLog {
   /** 'stdout', 'off', or an absolute file path. */
   readonly target: 'stdout' | 'off' | { readonly file: string };
+  /** Bytes buffered at most while the destination does not take them; past it lines are dropped and counted. */
+  readonly buffer?: number;
 }
 
 export interface Config {

@@ -1,12 +1,12 @@
 // The built-in demo (`handoff start` without -f): four `handoff echo` backends, and a
-// config written to a folder of its own so the user can edit it and reload. The
-// backends are forked with an IPC channel: they exit when the demo's process goes away,
+// config written to a folder of its own (private: see private-dir.ts) so the user can edit
+// it and reload. The backends are forked with an IPC channel: they exit when the demo's process goes away,
 // however it goes.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoDir } from '../config/control-path.js';
+import { ensurePrivateDir, writeFileNoFollow } from './private-dir.js';
 
 const ENTRY = fileURLToPath(new URL('../cli/entry.js', import.meta.url));
 
@@ -39,6 +39,9 @@ function startBackend(name: string, tcp: boolean): Promise<{ child: ChildProcess
 }
 
 export async function startDemo(webPort = 8080): Promise<Demo> {
+  // First, before anything starts: the folder must be ours (private-dir.ts).
+  const dir = demoDir();
+  ensurePrivateDir(dir);
   const names: [string, boolean][] = [['app-1', false], ['app-2', false], ['api-1', false], ['tcp-1', true]];
   const started = await Promise.allSettled(names.map(([n, tcp]) => startBackend(n, tcp)));
   const backends = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -49,10 +52,8 @@ export async function startDemo(webPort = 8080): Promise<Demo> {
   }
   const [app1, app2, api1, tcp1] = backends.map((b) => b.port);
   const ports = { web: webPort, tcp: webPort + 1, stats: webPort === 8080 ? 8404 : webPort + 2 };
-  const dir = demoDir();
-  mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'handoff.yaml');
-  writeFileSync(
+  writeFileNoFollow(
     configFile,
     `# The built-in demo of handoff. Edit this file and run \`handoff reload\`: no client notices.
 workers: 2

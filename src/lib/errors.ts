@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'HANDOFF_ERR_CONTROL'
   | 'HANDOFF_ERR_IPC'
   | 'HANDOFF_ERR_SPAWN'
+  | 'HANDOFF_ERR_UNSAFE_PATH'
   | 'HANDOFF_ERR_INTERNAL';
 
 export class HandoffError extends Error {

@@ -196,3 +196,15 @@ export function closeHandle(handle: TcpHandle): Promise<void> {
     }
   });
 }
+
+/**
+ * Put a stream's fd back in non-blocking mode (libuv's uv_stream_set_blocking, through the
+ * handle's setBlocking). For stdout/stderr over a socket shared with other processes, whose
+ * O_NONBLOCK any of them can clear: libuv clears it in every child it spawns with inherited
+ * stdio, and Node restores at exit the flags it saw at start. False if there is no such handle.
+ */
+export function makeNonBlocking(stream: net.Socket): boolean {
+  const h = (stream as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } | null })._handle;
+  if (!h || typeof h.setBlocking !== 'function') return false;
+  return h.setBlocking(false) === 0;
+}

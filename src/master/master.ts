@@ -16,6 +16,7 @@ import type { StateChange } from '../backend/types.js';
 import type { Config } from '../config/types.js';
 import { BindError, closeHandle, isTcpHandle } from '../lib/node-handles.js';
 import { version } from '../lib/version.js';
+import { droppedLines } from '../observe/line-sink.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { CONNECTION_STATES, sumCounters, type WorkerCounters } from '../protocol/counters.js';
 import type { ControlRequest, ControlResponse, ReloadKind, ReloadRecord, StatusReport } from '../protocol/control.js';
@@ -399,6 +400,7 @@ export class Master {
         retries: sum.retries,
         migratedOut: sum.migratedOut,
         migratedIn: sum.migratedIn,
+        logDropped: { access: sum.logDropped.access, operational: sum.logDropped.operational + droppedLines.operational },
       },
     };
   }

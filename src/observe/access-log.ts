@@ -1,8 +1,15 @@
 // One JSON line per request (HTTP) or per connection (TCP), to stdout or a file. Lines are
 // batched and written once per event-loop turn: a write() per request would cost a system
-// call each on the hot path.
-import { openSync, writeSync, closeSync } from 'node:fs';
+// call each on the hot path. They go through a bounded, non-blocking LineSink: a reader
+// that stalls costs log lines (counted in status and /metrics, warned about on stderr),
+// never a request.
+import { openSync } from 'node:fs';
 import type { AccessLog as AccessLogConfig } from '../config/types.js';
+import { LineSink, type DropReport } from './line-sink.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** What the access log buffers at most while its reader does not keep up (`log.buffer`). */
+export const DEFAULT_ACCESS_BUFFER = 1024 * 1024;
 
 export interface AccessEntry {
   time: string;
@@ -27,26 +34,22 @@ export interface AccessEntry {
 }
 
 export class AccessLog {
-  private fd: number | undefined;
-  private owned = false;
+  private sink: LineSink | undefined;
   private pending: string[] = [];
   private scheduled = false;
-  private unwritten: Buffer | undefined;
 
   constructor(config: AccessLogConfig) {
-    if (config.target === 'stdout') this.fd = 1;
-    else if (config.target !== 'off') {
-      this.fd = openSync(config.target.file, 'a');
-      this.owned = true;
-    }
+    const options = { name: 'access' as const, maxBuffered: config.buffer ?? DEFAULT_ACCESS_BUFFER, report: reportDrops };
+    if (config.target === 'stdout') this.sink = new LineSink({ fd: 1 }, options);
+    else if (config.target !== 'off') this.sink = new LineSink({ fd: openSync(config.target.file, 'a'), owned: true }, options);
   }
 
   get enabled(): boolean {
-    return this.fd !== undefined;
+    return this.sink !== undefined;
   }
 
   write(entry: AccessEntry): void {
-    if (this.fd === undefined) return;
+    if (this.sink === undefined) return;
     this.pending.push(JSON.stringify(entry));
     if (!this.scheduled) {
       this.scheduled = true;
@@ -56,30 +59,23 @@ export class AccessLog {
 
   readonly flush = (): void => {
     this.scheduled = false;
-    if (this.fd === undefined || (this.pending.length === 0 && this.unwritten === undefined)) return;
-    let buf = this.unwritten ?? Buffer.alloc(0);
-    if (this.pending.length > 0) {
-      buf = Buffer.concat([buf, Buffer.from(this.pending.join('\n') + '\n')]);
-      this.pending = [];
-    }
-    this.unwritten = undefined;
-    try {
-      const n = writeSync(this.fd, buf);
-      if (n < buf.length) this.unwritten = buf.subarray(n);
-    } catch (err) {
-      // A full non-blocking pipe: keep the bytes for a later turn (bounded below).
-      // Anything else (EPIPE: nobody reads) must not take the proxy down: lines are lost.
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN' && buf.length < 8 * 1024 * 1024) this.unwritten = buf;
-    }
-    if (this.unwritten !== undefined && !this.scheduled) {
-      this.scheduled = true;
-      setTimeout(this.flush, 10);
-    }
+    if (this.sink === undefined || this.pending.length === 0) return;
+    const lines = this.pending;
+    this.pending = [];
+    this.sink.write(lines.join('\n') + '\n', lines.length);
   };
 
   close(): void {
     this.flush();
-    if (this.owned && this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.sink?.close();
+    this.sink = undefined;
   }
+}
+
+let dropLog: Logger | undefined;
+
+/** Lost access-log lines are said on the operational log (stderr), at most once per period. */
+function reportDrops(r: DropReport): void {
+  dropLog ??= createLogger('access', { pid: process.pid });
+  dropLog.warn('log lines dropped', { log: r.log, dropped: r.dropped, total: r.total, reason: r.reason });
 }

@@ -2,6 +2,9 @@
 //   2026-11-26T16:24:15.123Z info  master  reload finished generation=3 duration_ms=120
 // Fields are key=value (values with spaces are JSON-quoted) so lines stay greppable and
 // tests can match them. HANDOFF_LOG_LEVEL=debug|info|warn|error (default info).
+// Lines go through a bounded, non-blocking sink (line-sink.ts): a stalled stderr costs
+// lines (counted, and reported at most once per 10 s), never a blocked process.
+import { LineSink, type DropReport } from './line-sink.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Readonly<Record<string, string | number | boolean | undefined | null>>;
@@ -29,22 +32,37 @@ export interface Logger {
 
 export type Sink = (line: string) => void;
 
+/** The operational log buffers this much at most while stderr does not take it. */
+const OPERATIONAL_BUFFER_BYTES = 256 * 1024;
+
+let stderr: LineSink | undefined;
+
 const stderrSink: Sink = (line) => {
-  process.stderr.write(line + '\n');
+  stderr ??= new LineSink({ fd: 2 }, { name: 'operational', maxBuffered: OPERATIONAL_BUFFER_BYTES, report: (r) => stderr?.writeUnbounded(dropLine('log', r) + '\n') });
+  stderr.write(line + '\n');
 };
+
+/** The warning that says lines were lost: `log lines dropped log=access dropped=812 total=812 reason="buffer full"`. */
+function dropLine(component: string, r: DropReport): string {
+  return formatLine('warn', component, 'log lines dropped', [{ pid: process.pid, log: r.log, dropped: r.dropped, total: r.total, reason: r.reason }]);
+}
+
+function formatLine(level: Level, component: string, message: string, sources: (Fields | undefined)[]): string {
+  let line = `${new Date().toISOString()} ${level.padEnd(5)} ${component.padEnd(7)} ${message}`;
+  for (const src of sources) {
+    if (!src) continue;
+    for (const [k, v] of Object.entries(src)) {
+      if (v !== undefined && v !== null) line += ` ${k}=${formatValue(v)}`;
+    }
+  }
+  return line;
+}
 
 export function createLogger(component: string, base: Fields = {}, sink: Sink = stderrSink): Logger {
   const min = threshold();
   const write = (level: Level, message: string, fields?: Fields) => {
     if (ORDER[level] < min) return;
-    let line = `${new Date().toISOString()} ${level.padEnd(5)} ${component.padEnd(7)} ${message}`;
-    for (const src of [base, fields]) {
-      if (!src) continue;
-      for (const [k, v] of Object.entries(src)) {
-        if (v !== undefined && v !== null) line += ` ${k}=${formatValue(v)}`;
-      }
-    }
-    sink(line);
+    sink(formatLine(level, component, message, [base, fields]));
   };
   return {
     debug: (m, f) => write('debug', m, f),

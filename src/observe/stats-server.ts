@@ -103,6 +103,7 @@ export function renderMetrics(r: StatusReport): string {
   metric('handoff_connections_accepted_total', 'counter', 'Client connections accepted.', [[{}, r.totals.accepted]]);
   metric('handoff_retries_total', 'counter', 'Requests retried on another server.', [[{}, r.totals.retries]]);
   metric('handoff_migrated_connections_total', 'counter', 'Connections handed from a draining generation to the active one.', [[{}, r.totals.migratedIn]]);
+  metric('handoff_log_lines_dropped_total', 'counter', 'Log lines lost because the reader stalled (bounded buffer full) or a write failed, by log.', Object.entries(r.totals.logDropped ?? {}).map(([k, v]) => [{ log: k }, v]));
   metric('handoff_generations', 'gauge', 'Generations alive, by state.', countBy(r.generations.filter((g) => g.workers.length > 0).map((g) => g.state)));
   metric('handoff_workers', 'gauge', 'Worker processes alive, by generation.', r.generations.filter((g) => g.workers.length > 0).map((g) => [{ generation: String(g.number) }, g.workers.length]));
   metric('handoff_reloads_total', 'counter', 'Reloads by outcome (recent history).', countBy(r.reloads.map((x) => x.outcome)));

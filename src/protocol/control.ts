@@ -2,7 +2,7 @@
 // control socket: one JSON object per line each way, one request per connection.
 // Requests and responses are validated at the boundary.
 import type { ConnectionState } from './counters.js';
-import type { BackendCounters } from './counters.js';
+import type { BackendCounters, LogDropped } from './counters.js';
 
 export type ControlRequest =
   /**
@@ -117,6 +117,8 @@ export interface StatusReport {
     readonly retries: number;
     readonly migratedOut: number;
     readonly migratedIn: number;
+    /** Log lines lost by the master and the workers alive (their buffer was full, or a write failed). */
+    readonly logDropped: LogDropped;
   };
 }
 

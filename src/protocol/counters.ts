@@ -33,7 +33,14 @@ export interface WorkerCounters {
   migratedIn: number;
   bytesIn: number;
   bytesOut: number;
+  /** Log lines this process could not write (buffer full while the reader stalled, or a write error). */
+  logDropped: LogDropped;
   backends: Record<string, BackendCounters>;
+}
+
+export interface LogDropped {
+  access: number;
+  operational: number;
 }
 
 export function emptyCounters(pid: number, generation: number): WorkerCounters {
@@ -49,6 +56,7 @@ export function emptyCounters(pid: number, generation: number): WorkerCounters {
     migratedIn: 0,
     bytesIn: 0,
     bytesOut: 0,
+    logDropped: { access: 0, operational: 0 },
     backends: {},
   };
 }
@@ -65,6 +73,8 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
     total.migratedIn += c.migratedIn;
     total.bytesIn += c.bytesIn;
     total.bytesOut += c.bytesOut;
+    total.logDropped.access += c.logDropped?.access ?? 0;
+    total.logDropped.operational += c.logDropped?.operational ?? 0;
     for (const [name, b] of Object.entries(c.backends)) {
       const t = (total.backends[name] ??= { queue: 0, servers: {} });
       t.queue += b.queue;

@@ -13,6 +13,7 @@
 // without migration and exits by the drain deadline: a killed master leaves no orphans.
 import type { Config } from '../config/types.js';
 import { closeHandle, isTcpHandle, type TcpHandle } from '../lib/node-handles.js';
+import { droppedLines } from '../observe/line-sink.js';
 import { createLogger } from '../observe/logger.js';
 import { parseMasterMessage, type MasterMessage, type WorkerMessage } from '../protocol/ipc.js';
 import { ListenerRequests } from './listener-requests.js';
@@ -208,7 +209,7 @@ function onMessage(raw: unknown, handle: unknown): void {
       return;
     }
     case 'counters?':
-      if (runtime) send({ type: 'counters', id: msg.id, counters: runtime.counters() });
+      if (runtime) send({ type: 'counters', id: msg.id, counters: { ...runtime.counters(), logDropped: { ...droppedLines } } });
       return;
     case 'stop':
       exit(0);

@@ -284,6 +284,14 @@ describe('semantic checks', () => {
     assert.match(e.message, /no such file or directory/);
   });
 
+  test('an access log whose folder does not exist (the reload would fail in the workers)', async () => {
+    await expectError(['log:', '  access: ./nowhere/access.log', ...FRONTEND, ...BACKEND], { line: 2, col: 11, path: 'log.access', message: /the access log's folder \S+\/nowhere does not exist/ });
+  });
+
+  test('an access log that is a folder', async () => {
+    await expectError(['log: { access: ./pages }', ...FRONTEND, ...BACKEND], { line: 1, col: 16, path: 'log.access', message: /the access log \S+\/pages is a folder/ }, { 'pages/x.html': 'x' });
+  });
+
   test('an error page that is a folder', async () => {
     await expectError([...FRONTEND, '    errors: { 404: ./pages }', ...BACKEND], { line: 5, col: 20, path: 'frontends.web.errors.404', message: 'EISDIR' }, { 'pages/x.html': 'x' });
   });

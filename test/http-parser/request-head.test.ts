@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { HeadScanner } from '../../src/worker/http/head-scanner.js';
 import { DEFAULT_PARSE_LIMITS } from '../../src/worker/http/limits.js';
 import { parseRequestHead } from '../../src/worker/http/request-head.js';
+import type { HttpParseError } from '../../src/worker/http/errors.js';
 import { bytes, parseRequest } from './parse.js';
 
 test('simple HTTP/1.1 GET', () => {
@@ -81,8 +82,8 @@ test('pipelined heads in one buffer: the second is parsed from the offset the fi
   assert.equal(scanner.scan(buf, end2, buf.length, DEFAULT_PARSE_LIMITS, 'request'), -1);
 });
 
-test('absolute-form: the authority wins over the Host header; the path is extracted', () => {
-  const { head } = parseRequest('GET http://Origin.Example:8080/a/b?c=d HTTP/1.1\r\nHost: other.example\r\n\r\n');
+test('absolute-form: the authority is the host (equal to Host up to case and default port); the path is extracted', () => {
+  const { head } = parseRequest('GET http://Origin.Example:8080/a/b?c=d HTTP/1.1\r\nHost: origin.example:8080\r\n\r\n');
   assert.equal(head.target, 'http://Origin.Example:8080/a/b?c=d');
   assert.equal(head.path, '/a/b?c=d');
   assert.equal(head.authority, 'Origin.Example:8080');
@@ -98,6 +99,27 @@ test('absolute-form: the authority wins over the Host header; the path is extrac
   const ipv6 = parseRequest('GET http://[::1]:81/ HTTP/1.1\r\nHost: [::1]:81\r\n\r\n').head;
   assert.equal(ipv6.authority, '[::1]:81');
   assert.equal(ipv6.path, '/');
+});
+
+test('absolute-form: a Host header that differs from the authority is refused (400), as HAProxy does', () => {
+  for (const [target, host] of [
+    ['http://other.example/', 'a.example'],
+    ['http://a.example:8080/', 'a.example'],
+    ['https://a.example/', 'a.example:80'],
+    ['http://a.example/', ''],
+  ]) {
+    assert.throws(() => parseRequest(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`), (e: HttpParseError) => e.status === 400 && /differs from the authority/.test(e.reason), `${target} with Host: ${host}`);
+  }
+  // Equal up to case and the scheme's default port; HTTP/1.0 without Host routes by the authority.
+  assert.equal(parseRequest('GET http://A.example:80/ HTTP/1.1\r\nHost: a.EXAMPLE\r\n\r\n').head.host, 'A.example:80');
+  assert.equal(parseRequest('GET https://a.example/ HTTP/1.1\r\nHost: a.example:443\r\n\r\n').head.host, 'a.example');
+  assert.equal(parseRequest('GET http://b.example/x HTTP/1.0\r\n\r\n').head.host, 'b.example');
+});
+
+test('HTTP/0.9 (a request line without a version) is refused as soon as its line ends, not after a header section', () => {
+  for (const line of ['GET /\r\n', 'GET\r\n']) {
+    assert.throws(() => new HeadScanner().scan(bytes(line), 0, line.length, DEFAULT_PARSE_LIMITS, 'request'), (e: HttpParseError) => e.status === 400 && /HTTP\/0\.9/.test(e.reason), JSON.stringify(line));
+  }
 });
 
 test('OPTIONS * (asterisk-form)', () => {

@@ -92,6 +92,9 @@ export class HeadScanner {
         if (++this.lines > limits.headerCount) throw new HttpParseError(kind, 431, 'too many header fields');
       } else if (phase === START_LINE) {
         if (i - lineStart > limits.requestLine) throw startLineTooLong(kind);
+        // HTTP/0.9 (`GET /` and nothing else) has no header section to wait for: without
+        // this, the connection would wait for one until http-request times out.
+        if (kind === 'request' && spacesIn(buf, lineStart, i) < 2) throw new HttpParseError(kind, 400, 'malformed request line (no HTTP version: HTTP/0.9 is not served)');
         phase = FIELDS;
         this.fieldsStart = i + 2 - start;
       } else {
@@ -112,6 +115,16 @@ export class HeadScanner {
     if (phase === FIELDS && i - (start + this.fieldsStart) > limits.headerSize) throw new HttpParseError(kind, 431, 'header section too large');
     return -1;
   }
+}
+
+/**
+ * Spaces (or tabs, which the parser refuses with its own reason) in buf[from, to), counting
+ * up to 2: a request line has 2 (method SP target SP version).
+ */
+function spacesIn(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to && n < 2; i++) if (buf[i] === SP || buf[i] === HTAB) n++;
+  return n;
 }
 
 function startLineTooLong(kind: HttpMessageKind): HttpParseError {

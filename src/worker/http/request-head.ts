@@ -87,6 +87,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   let path: string;
   let authority: string | undefined;
   let absoluteForm = false;
+  let defaultPort = '';
   if (method === 'CONNECT') {
     // authority-form (RFC 9112 §3.2.3): host and port, nothing else.
     if (!isAuthority(target, 0, target.length, true)) throw new HttpParseError('request', 400, 'CONNECT target is not host:port');
@@ -116,6 +117,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
     else if (target.charCodeAt(authorityEnd) === QUESTION) path = `/${target.slice(authorityEnd)}`;
     else path = target.slice(authorityEnd);
     absoluteForm = true;
+    defaultPort = authorityStart === 7 ? ':80' : ':443';
   }
 
   const section = parseHeaderSection(buf, text, start, lineEnd + 2, end, limits, 'request');
@@ -134,6 +136,13 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   const hostHeader = section.host;
   if (hostHeader !== undefined && hostHeader !== '' && !isAuthority(hostHeader, 0, hostHeader.length, false)) {
     throw new HttpParseError('request', 400, 'invalid Host header');
+  }
+  // An absolute-form target's authority replaces Host (RFC 9112 §3.2.2). When both are
+  // there and differ, two readers (handoff routing by one, a server by the other) would see
+  // two different requests: refused, as HAProxy does. Equal means equal up to case and an
+  // explicit default port.
+  if (absoluteForm && hostHeader !== undefined && !sameAuthority(authority!, hostHeader, defaultPort)) {
+    throw new HttpParseError('request', 400, 'Host header differs from the authority of the request-target');
   }
 
   const expect = section.expect;
@@ -154,6 +163,14 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
     expectContinue: versionMinor === 1 && expect !== undefined && expect.length === 12 && expect.toLowerCase() === '100-continue',
     headBytes: end - start,
   };
+}
+
+function sameAuthority(a: string, b: string, defaultPort: string): boolean {
+  const norm = (s: string) => {
+    const l = s.toLowerCase();
+    return l.endsWith(defaultPort) ? l.slice(0, l.length - defaultPort.length) : l;
+  };
+  return norm(a) === norm(b);
 }
 
 function requestLineError(c: number, charReason: string): HttpParseError {
