@@ -63,7 +63,8 @@ test('SIGTERM: graceful stop — in-flight requests finish, the master exits 0, 
   const port = await freePort();
   const h = await startHandoff(oneBackendConfig({ port, server: a.address, workers: 2, top: 'drain: { timeout: 5s }' }));
   const workers = workersOf(h.proc.pid);
-  const slow = request(port, '/?delay=500');
+  // Slow enough to be seen in flight by a status poll, even on a loaded machine.
+  const slow = request(port, '/?delay=3000', { timeoutMs: 20_000 });
   await waitUntil('request in flight', async () => (await h.status()).totals.connections.waiting === 1);
   process.kill(h.proc.pid, 'SIGTERM');
   assert.equal((await slow).status, 200);

@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { renderStatus } from '../../src/cli/status.js';
@@ -126,7 +126,9 @@ test('a worker that cannot be replaced (EMFILE): the master lives, retries, show
   assert.ok(g.respawn.nextAttemptAt !== undefined, 'a next attempt is scheduled');
   assert.match(renderStatus(starved), /workers 1 of 2 {2}\d+ failed starts?, last: spawn EMFILE .* next attempt in \d+s/);
 
-  // A reload now cannot start its generation: it fails, and generation 1 keeps serving.
+  // A reload that needs new processes (another workers count) cannot start its generation:
+  // it fails, and generation 1 keeps serving.
+  writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('workers: 2', 'workers: 3'));
   process.kill(master, 'SIGHUP');
   await h.proc.waitFor(/reload failed .*did not start/, 15_000);
   assert.ok(alive(master), 'the master outlived the failed reload');

@@ -16,7 +16,8 @@ import { waitUntil } from '../helpers/wait.js';
 
 const PAGE = '<html><body>tcpq: every server is busy</body></html>\n';
 /** Long enough for the test to see the slot held and the queue through `handoff status`. */
-const HOLD_MS = 2500;
+// Long enough for status polls (a CLI process each) to see it held, even on a loaded machine.
+const HOLD_MS = 6000;
 
 interface Timed extends Reply {
   readonly ms: number;
