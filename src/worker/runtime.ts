@@ -101,7 +101,11 @@ export class WorkerRuntime {
 
   private commitPrepared(prepared: PreparedConfig) {
     commitConfig(prepared, { ctx: this.ctx, backendLog: this.backendLog, onStateChange: this.healthListener, runHealthChecks: this.options.runHealthChecks === true });
+    this.frontendByListener = new Map(this.config.frontends.flatMap((f) => f.binds.map((b) => [b.key, f.name] as const)));
   }
+
+  /** Listener key → frontend name, for the config in force (looked up per accepted connection). */
+  private frontendByListener = new Map<string, string>();
 
   // ---- live apply ------------------------------------------------------------------------------
 
@@ -170,8 +174,8 @@ export class WorkerRuntime {
 
   /** The frontend in force for a listening address (looked up per accepted connection). */
   private frontendFor(key: string): FrontendRuntime | undefined {
-    for (const f of this.config.frontends) if (f.binds.some((b) => b.key === key)) return this.ctx.live.frontends.get(f.name);
-    return undefined;
+    const name = this.frontendByListener.get(key);
+    return name === undefined ? undefined : this.ctx.live.frontends.get(name);
   }
 
   /** Accept on a listening socket the master bound (the same kernel socket every worker shares). */
