@@ -4,9 +4,8 @@
 // (so a restart resumes it), and applies it like a reload.
 import { readFile } from 'node:fs/promises';
 import { command, parse, UsageError } from './args.js';
-import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
-import { printReloadAnswer } from './reload.js';
+import { sendReload } from './reload.js';
 
 const HELP = `usage: handoff apply -f FILE|- [-s SOCK] [--restart]
 
@@ -44,15 +43,6 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     const target = controlTarget({ socket: values.socket, file: fromStdin ? undefined : values.file });
-    try {
-      const res = await controlRequest(target.socket, { type: 'apply', config: text, ...(values.restart ? { restart: true } : {}) });
-      return printReloadAnswer('apply', res);
-    } catch (err) {
-      if (err instanceof ControlError) {
-        console.error(`handoff apply: ${err.message}`);
-        return 1;
-      }
-      throw err;
-    }
+    return sendReload('apply', target.socket, { type: 'apply', config: text, ...(values.restart ? { restart: true } : {}) });
   });
 }

@@ -3,7 +3,7 @@
 // reason (config errors as FILE:LINE:COL).
 import { command, parse } from './args.js';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
-import type { ControlResponse } from '../protocol/control.js';
+import type { ControlRequest, ControlResponse } from '../protocol/control.js';
 import { controlTarget } from './control-target.js';
 
 const HELP = `usage: handoff reload [-f FILE | -s SOCK] [--restart]
@@ -44,15 +44,19 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const target = controlTarget(values);
-    try {
-      const res = await controlRequest(target.socket, { type: 'reload', ...(target.file ? { file: target.file } : {}), ...(values.restart ? { restart: true } : {}) });
-      return printReloadAnswer('reload', res);
-    } catch (err) {
-      if (err instanceof ControlError) {
-        console.error(`handoff reload: ${err.message}`);
-        return 1;
-      }
-      throw err;
-    }
+    return sendReload('reload', target.socket, { type: 'reload', ...(target.file ? { file: target.file } : {}), ...(values.restart ? { restart: true } : {}) });
   });
+}
+
+/** Send a reload or a push and print its answer; returns the exit code. */
+export async function sendReload(verb: 'reload' | 'apply', socket: string, request: ControlRequest): Promise<number> {
+  try {
+    return printReloadAnswer(verb, await controlRequest(socket, request));
+  } catch (err) {
+    if (err instanceof ControlError) {
+      console.error(`handoff ${verb}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
 }

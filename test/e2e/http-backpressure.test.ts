@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startHandoff, workerPids, type RunningHandoff } from '../helpers/handoff.js';
 import { request } from '../helpers/http-client.js';
-import { freePort } from '../helpers/net.js';
+import { freePort, writable } from '../helpers/net.js';
 import { stopAll } from '../helpers/processes.js';
 import { delay } from '../helpers/wait.js';
 
@@ -51,15 +51,7 @@ async function pushForever(socket: net.Socket, block: Buffer, progress: { sent: 
   while (progress.sent < cap && !socket.destroyed) {
     progress.sent += block.length;
     if (!socket.write(block)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          socket.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.on('drain', done);
-        socket.on('close', done);
-      });
+      await writable(socket);
     }
   }
 }

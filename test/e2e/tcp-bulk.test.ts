@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startEcho, type EchoBackend } from '../helpers/echo.js';
 import { startHandoff, workerPids, type RunningHandoff } from '../helpers/handoff.js';
-import { freePort } from '../helpers/net.js';
+import { freePort, writable } from '../helpers/net.js';
 import { stopAll } from '../helpers/processes.js';
 import { delay, waitUntil } from '../helpers/wait.js';
 
@@ -63,15 +63,7 @@ async function pushBytes(socket: net.Socket, total: number, push: Push = { sent:
     push.hash?.update(chunk);
     push.sent += chunk.length;
     if (!socket.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          socket.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.on('drain', done);
-        socket.on('close', done);
-      });
+      await writable(socket);
     }
     if (socket.destroyed) break;
   }

@@ -59,3 +59,16 @@ export function rawExchange(port: number, data: string | Buffer, opts: { host?: 
     });
   });
 }
+
+/** Resolves once `socket` can take more writes ('drain') or has closed. */
+export function writable(socket: net.Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
