@@ -17,7 +17,7 @@ export interface Tracked {
 
 const tracked = new Set<Tracked>();
 
-process.on('exit', () => {
+function sweep(): void {
   for (const t of tracked) {
     try {
       process.kill(t.pid, 'SIGKILL');
@@ -25,7 +25,16 @@ process.on('exit', () => {
       // already gone
     }
   }
-});
+}
+process.on('exit', sweep);
+// The test runner stops a file that overran its timeout with a signal, and a signal's
+// default action skips 'exit' handlers: sweep then too, so nothing is left running.
+for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+  process.once(signal, () => {
+    sweep();
+    process.exit(code);
+  });
+}
 
 export function spawnTracked(command: string, args: string[], options: SpawnOptions = {}): Tracked {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
