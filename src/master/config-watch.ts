@@ -92,6 +92,7 @@ export class ConfigWatch {
   async start(baseline: Buffer | undefined): Promise<void> {
     if (baseline) this.lastDigest = digest(baseline);
     await this.arm();
+    if (this.state === 'closed') return; // closed while starting (a stop signal): nothing to undo
     watchFile(this.file, { persistent: true, interval: this.pollMs }, this.onPoll);
     this.options.log.info('watching the config file', { file: this.file, settle_ms: this.settleMs, poll_ms: this.pollMs });
     this.changed();
