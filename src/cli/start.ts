@@ -1,23 +1,28 @@
 // `handoff start [-f FILE]`: run the master in the foreground. Without -f: the built-in
 // demo. Signals: SIGHUP reload; SIGTERM/SIGINT graceful stop (a second one: immediate);
-// SIGQUIT immediate stop.
+// SIGQUIT immediate stop. --watch: apply the config file whenever its content changes.
+import { readFile } from 'node:fs/promises';
+import { ConfigWatch, SETTLE_MS } from '../master/config-watch.js';
 import { Master, ReloadFailure } from '../master/master.js';
 import { startDemo, type Demo } from '../demo/demo.js';
 import { createLogger } from '../observe/logger.js';
 import { command, parse, UsageError } from './args.js';
 
-const HELP = `usage: handoff start [-f FILE] [--port N]
+const HELP = `usage: handoff start [-f FILE] [--watch] [--port N]
 
 Run handoff in the foreground: the master binds every listener once and runs the workers
 in generations. Without -f, the built-in demo (its own backends, HTTP on 127.0.0.1:8080).
   -f, --file FILE   the configuration file
+  -w, --watch       apply the config file whenever its content changes (atomic replace,
+                    Kubernetes ConfigMap update or in-place write; ${SETTLE_MS} ms settle time);
+                    an invalid file is logged as file:line:col and the running config stays
   --port N          the demo's HTTP port (default 8080; TCP on N+1, stats on N+2)
 
 Signals: SIGHUP reload, SIGTERM/SIGINT graceful stop, SIGQUIT immediate stop.`;
 
 export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
-    const { values } = parse(argv, { file: { type: 'string', short: 'f' }, port: { type: 'string' } });
+    const { values } = parse(argv, { file: { type: 'string', short: 'f' }, watch: { type: 'boolean', short: 'w' }, port: { type: 'string' } });
     if (values.help) {
       console.log(HELP);
       return 0;
@@ -40,8 +45,18 @@ export async function run(argv: string[]): Promise<number> {
     }
 
     const master = new Master(file);
+    const watch = values.watch
+      ? new ConfigWatch(file, {
+          log,
+          // A master that is stopping takes no reload: nothing to apply, nothing to log.
+          apply: () => (master.state === 'running' ? master.reload() : Promise.resolve(undefined)),
+        })
+      : undefined;
+    // The bytes the master is about to load: a change from here on is applied once it runs.
+    const baseline = watch ? await readFile(file).catch(() => undefined) : undefined;
     let signals = 0;
     const onStop = (now: boolean) => {
+      watch?.close();
       signals++;
       void master.stop(now || signals > 1);
     };
@@ -62,7 +77,9 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     if (demo) console.log(demo.help);
+    if (watch && master.state === 'running') await watch.start(baseline);
     await master.finishedPromise;
+    watch?.close();
     await demo?.stop();
     return 0;
   });
