@@ -76,7 +76,8 @@ const SCRIPT = `
       var bc = r.backends[b];
       Object.keys(bc.servers).sort().forEach(function (s) {
         var sc = bc.servers[s];
-        servers.push(row([b, s, [sc.operational, sc.operational], sc.admin, sc.active, bc.queue, sc.requests]));
+        var life = r.lifetime && r.lifetime.backends[b] && r.lifetime.backends[b].servers[s];
+        servers.push(row([b, s, [sc.operational, sc.operational], sc.admin, sc.active, bc.queue, life ? life.requests : sc.requests]));
       });
     });
     fill('server-rows', servers, 7);
