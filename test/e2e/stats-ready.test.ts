@@ -3,33 +3,14 @@
 // request in flight still gets its response; /live answers 200 while the master runs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type net from 'node:net';
 import { freePort } from '../helpers/net.js';
 import { startHandoff } from '../helpers/handoff.js';
 import { request } from '../helpers/http-client.js';
 import { stopAll } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
+import { startHoldingBackend } from '../helpers/holding-backend.js';
 
 after(() => stopAll());
-
-/** A backend that holds /slow until release() is called. */
-async function holdingBackend() {
-  let arrived = false;
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  const server = http.createServer((req, res) => {
-    if (req.url === '/slow') {
-      arrived = true;
-      void released.then(() => res.end('slow done\n'));
-    } else {
-      res.end('ok\n');
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  return { port, arrived: () => arrived, release, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 async function get(port: number, path: string): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -38,7 +19,7 @@ async function get(port: number, path: string): Promise<number> {
 }
 
 test('/ready turns 503 as soon as a stop begins while the request in flight gets its 200; /live stays 200', async () => {
-  const backend = await holdingBackend();
+  const backend = await startHoldingBackend();
   const port = await freePort();
   const statsPort = await freePort();
   const h = await startHandoff(`workers: 1
@@ -47,7 +28,7 @@ stats: { bind: 127.0.0.1:${statsPort} }
 frontends:
   web: { bind: 127.0.0.1:${port}, default_backend: a }
 backends:
-  a: { servers: [ { name: a, address: 127.0.0.1:${backend.port} } ] }
+  a: { servers: [ { name: a, address: ${backend.address} } ] }
 `);
   try {
     assert.equal(await get(statsPort, '/ready'), 200);
@@ -55,7 +36,7 @@ backends:
     assert.equal((await request(port, '/')).status, 200);
 
     const slow = request(port, '/slow', { timeoutMs: 60_000 });
-    await waitUntil('the slow request to reach the backend', () => backend.arrived());
+    await waitUntil('the slow request to reach the backend', () => backend.arrived() === 1);
     h.proc.child.kill('SIGTERM');
     await waitUntil('/ready to answer 503', async () => (await get(statsPort, '/ready')) === 503);
     assert.equal(await get(statsPort, '/live'), 200, 'the master still runs');
