@@ -38,7 +38,11 @@ backends:
   const page = await openPage(chromium!, url);
   const text = (id: string) => page.evaluate<string>(`document.getElementById(${JSON.stringify(id)}).textContent`);
   const waitText = (id: string, want: (s: string) => boolean, what: string) =>
-    waitUntil(`the page's #${id} to show ${what}`, async () => want(await text(id)), 20_000, 100);
+    waitUntil(`the page's #${id} to show ${what}`, async () => {
+      const s = await text(id);
+      if (!want(s)) throw new Error(`it shows ${JSON.stringify(s)}`); // waitUntil reports the last one
+      return true;
+    }, 30_000, 100);
   try {
     await waitText('config-generation', (s) => s === '1', '1');
     assert.equal(await text('process-generation'), '1');
