@@ -56,7 +56,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   }
   out.push('');
   const t = r.totals;
-  out.push(`traffic: ${t.requests} requests (${Object.entries(t.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}), ${t.accepted} connections accepted, ${t.retries} retries, ${t.migratedIn} migrated in (workers alive now)`);
+  out.push(`traffic: ${t.requests} requests (${Object.entries(t.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}), ${t.accepted} connections accepted, ${t.retries} retries, ${t.migratedIn} migrated in (since the master started)`);
   if (t.logDropped && t.logDropped.access + t.logDropped.operational > 0) out.push(`log lines dropped: ${t.logDropped.access} access, ${t.logDropped.operational} operational (a stalled reader or a write error; see the log)`);
   out.push('');
   out.push('reloads:');

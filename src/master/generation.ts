@@ -27,6 +27,8 @@ export interface GenerationDeps {
   readonly listeners: ListenerRegistry;
   readonly health: () => HealthSnapshot;
   readonly onWorkerMessage: (gen: Generation, worker: WorkerProcess, message: WorkerMessage, handle: unknown) => void;
+  /** Called for every worker process started (the first ones and replacements). */
+  readonly onWorkerSpawned?: (worker: WorkerProcess) => void;
   /** Called when the last worker of the generation has exited. */
   readonly onStopped: (gen: Generation) => void;
 }
@@ -42,6 +44,7 @@ export class Generation {
   state: GenerationState = 'starting';
   readonly startedAt = Date.now();
   drainDeadline: number | undefined;
+  drainStartedAt: number | undefined;
   /** Workers now alive (replaced ones are removed). */
   workers: WorkerProcess[] = [];
   crashes = 0;
@@ -86,6 +89,7 @@ export class Generation {
       onExit: (worker, code, signal) => this.onWorkerExit(worker, code, signal),
     }, this.deps.log);
     this.workers.push(w);
+    this.deps.onWorkerSpawned?.(w);
     return w;
   }
 
@@ -143,6 +147,7 @@ export class Generation {
     if (this.state === 'draining' || this.state === 'stopped' || this.state === 'failed') return;
     this.state = 'draining';
     this.drainDeadline = deadline;
+    this.drainStartedAt = Date.now();
     this.drainedBy = reload;
     this.replacer.cancel();
     if (this.workers.length === 0) {
@@ -215,6 +220,7 @@ export class Generation {
       configHash: this.config.hash,
       configFile: this.config.source,
       ...(this.drainDeadline !== undefined ? { drainDeadline: this.drainDeadline } : {}),
+      ...(this.drainStartedAt !== undefined ? { drainStartedAt: this.drainStartedAt } : {}),
       crashes: this.crashes,
       workersWanted: this.config.workers,
       ...(respawn ? { respawn } : {}),

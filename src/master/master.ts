@@ -32,6 +32,8 @@ import { writeFileAtomic } from './write-atomic.js';
 import { lendListener } from './listener-lending.js';
 import type { WorkerProcess } from './worker-process.js';
 import { StatsServer } from '../observe/stats-server.js';
+import { CounterArchive } from './counter-archive.js';
+import { ReloadMetrics } from './reload-metrics.js';
 
 export type MasterState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -75,6 +77,9 @@ export class Master {
   private rr = 0;
   private readonly tunnelTargets = new Map<string, WorkerProcess>();
   private readonly stoppedWaiters: (() => void)[] = [];
+  /** Counters of every worker, kept after it exits: /metrics never goes back. */
+  private readonly archive = new CounterArchive();
+  private readonly reloadMetrics = new ReloadMetrics();
   /** The handoff version this master runs: a different one on disk needs new processes. */
   private readonly version = version();
   private resolveFinished!: () => void;
@@ -82,7 +87,7 @@ export class Master {
   readonly finishedPromise = new Promise<void>((r) => (this.resolveFinished = r));
 
   constructor(private configFile: string) {
-    this.queue = new ReloadQueue((request, requests) => this.runReload(request, requests));
+    this.queue = new ReloadQueue((request, requests) => this.runReload(request, requests).finally(() => this.reloadMetrics.ended(this.reloads[this.reloads.length - 1]!)));
     this.health = new HealthService(createLogger('health'), (changes) => this.broadcastHealth(changes));
   }
 
@@ -94,6 +99,7 @@ export class Master {
     this.config = result.config;
     this.control = new ControlServer(this.config.control, (req) => this.onControl(req), this.log);
     await this.control.start();
+    this.archive.startSampling();
     try {
       await this.listeners.ensure(this.config);
       this.listeners.assign(this.config);
@@ -102,7 +108,7 @@ export class Master {
       await gen.start();
       this.active = gen;
       if (this.config.stats) {
-        this.stats = new StatsServer(this.config.stats.bind, () => this.status());
+        this.stats = new StatsServer(this.config.stats.bind, () => this.status(), () => this.state === 'running');
         await this.stats.start();
       }
     } catch (err) {
@@ -126,6 +132,7 @@ export class Master {
       health: () => this.health.snapshot(),
       onWorkerMessage: (g, w, m, h) => this.onWorkerMessage(g, w, m, h),
       onStopped: (g) => this.onGenerationStopped(g),
+      onWorkerSpawned: (w) => this.archive.track(w),
     });
     this.generations.push(gen);
     return gen;
@@ -379,8 +386,11 @@ export class Master {
     const activeCounters = counters.filter((c) => c.generation === this.active?.number);
     const sum = sumCounters(counters);
     const backends = sumCounters(activeCounters.length > 0 ? activeCounters : counters).backends;
+    const lifetime = this.archive.totals();
     return {
       master: {
+        state: this.state,
+        node: process.version,
         pid: process.pid,
         startedAt: this.startedAt,
         configFile: this.configFile,
@@ -391,16 +401,18 @@ export class Master {
       generations: [...this.finished.slice(-5), ...live].map((g) => g.status(byPid)),
       listeners: this.listeners.all().map((l) => ({ address: l.address.key, frontend: l.frontend, inode: l.inode })),
       reloads: [...this.reloads],
+      reloadTotals: this.reloadMetrics.report(this.startedAt),
       backends,
+      lifetime,
       totals: {
-        accepted: sum.accepted,
-        requests: sum.requests.total,
-        byClass: { '1xx': sum.requests['1xx'], '2xx': sum.requests['2xx'], '3xx': sum.requests['3xx'], '4xx': sum.requests['4xx'], '5xx': sum.requests['5xx'] },
+        accepted: lifetime.accepted,
+        requests: Object.values(lifetime.requests).reduce((a, b) => a + b, 0),
+        byClass: lifetime.requests,
         connections: Object.fromEntries(CONNECTION_STATES.map((s) => [s, sum.connections[s]])) as StatusReport['totals']['connections'],
-        retries: sum.retries,
-        migratedOut: sum.migratedOut,
-        migratedIn: sum.migratedIn,
-        logDropped: { access: sum.logDropped.access, operational: sum.logDropped.operational + droppedLines.operational },
+        retries: lifetime.retries,
+        migratedOut: lifetime.migratedOut,
+        migratedIn: lifetime.migratedIn,
+        logDropped: { access: lifetime.logDropped.access, operational: lifetime.logDropped.operational + droppedLines.operational },
       },
     };
   }
@@ -463,6 +475,7 @@ export class Master {
 
   private async shutdownResources() {
     this.health.stop();
+    this.archive.stopSampling();
     await this.stats?.close();
     await this.control?.close();
     await this.listeners.closeAll();

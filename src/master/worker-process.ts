@@ -48,6 +48,8 @@ export class WorkerProcess {
   readonly child: ChildProcess;
   readonly pid: number;
   drained: DrainResult | undefined;
+  /** The newest counters it reported (an answer to counters? or its final ones with 'drained'). */
+  lastCounters: WorkerCounters | undefined;
   /** Generation of the config this worker runs (raised by each live apply it committed). */
   configGeneration = 0;
   /** Listening sockets this worker was given (a live apply sends only the new ones). */
@@ -126,10 +128,12 @@ export class WorkerProcess {
         return;
       case 'drained':
         this.drained = { migrated: msg.migrated, closedIdle: msg.closedIdle, timedOut: msg.timedOut };
+        if (msg.counters) this.lastCounters = msg.counters;
         return;
       case 'counters': {
         const w = this.counterWaiters.get(msg.id);
         this.counterWaiters.delete(msg.id);
+        this.lastCounters = msg.counters;
         w?.(msg.counters);
         return;
       }

@@ -2,7 +2,8 @@
 // control socket: one JSON object per line each way, one request per connection.
 // Requests and responses are validated at the boundary.
 import type { ConnectionState } from './counters.js';
-import type { BackendCounters, LogDropped } from './counters.js';
+import type { BackendCounters, LifetimeTotals, LogDropped } from './counters.js';
+import type { Histogram } from '../observe/histogram.js';
 
 export type ControlRequest =
   /**
@@ -70,6 +71,8 @@ export interface GenerationStatus {
   readonly configHash: string;
   readonly configFile: string;
   readonly drainDeadline?: number;
+  /** When it was told to drain (epoch ms). */
+  readonly drainStartedAt?: number;
   readonly workers: readonly WorkerStatus[];
   /** Workers of this generation that crashed and were replaced. */
   readonly crashes: number;
@@ -95,8 +98,23 @@ export interface ListenerStatus {
   readonly inode: number | undefined;
 }
 
+/** Reloads since the master started (the history above keeps only the last ones). */
+export interface ReloadTotals {
+  /** kind: live | process | unchanged | none (failed before a kind was chosen); outcome: ok | failed. */
+  readonly byKindOutcome: readonly { readonly kind: string; readonly outcome: string; readonly count: number }[];
+  /** Durations by kind (RELOAD_BUCKETS). */
+  readonly duration: Readonly<Record<string, Histogram>>;
+  /** Epoch ms of the last successful reload (the start counts as one). */
+  readonly lastSuccessAt: number;
+  readonly lastFailureAt?: number;
+}
+
 export interface StatusReport {
   readonly master: {
+    /** starting | running | stopping | stopped: readiness (stats /ready) is 'running'. */
+    readonly state: string;
+    /** The Node.js version the master runs. */
+    readonly node: string;
     readonly pid: number;
     readonly startedAt: number;
     readonly configFile: string;
@@ -108,7 +126,12 @@ export interface StatusReport {
   readonly generations: readonly GenerationStatus[];
   readonly listeners: readonly ListenerStatus[];
   readonly reloads: readonly ReloadRecord[];
+  readonly reloadTotals: ReloadTotals;
+  /** Gauges from the workers alive, with server states and queue counters. */
   readonly backends: Readonly<Record<string, BackendCounters>>;
+  /** Every counter since the master started, including workers that exited (src/master/counter-archive.ts). */
+  readonly lifetime: LifetimeTotals;
+  /** Connections by state are the workers' alive now; every other figure is since the master started. */
   readonly totals: {
     readonly accepted: number;
     readonly requests: number;
@@ -117,7 +140,7 @@ export interface StatusReport {
     readonly retries: number;
     readonly migratedOut: number;
     readonly migratedIn: number;
-    /** Log lines lost by the master and the workers alive (their buffer was full, or a write failed). */
+    /** Log lines lost by the master and the workers (their buffer was full, or a write failed). */
     readonly logDropped: LogDropped;
   };
 }

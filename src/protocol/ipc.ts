@@ -108,8 +108,8 @@ export type WorkerMessage =
    * clients wait in the kernel backlog) and is below it again: send the socket once more.
    */
   | { readonly type: 'listener?'; readonly key: string }
-  /** Drain finished (about to exit): what happened to its connections. */
-  | { readonly type: 'drained'; readonly migrated: number; readonly closedIdle: number; readonly timedOut: number };
+  /** Drain finished (about to exit): what happened to its connections, and its final counters (so the master loses none). */
+  | { readonly type: 'drained'; readonly migrated: number; readonly closedIdle: number; readonly timedOut: number; readonly counters?: WorkerCounters };
 
 // ---- validation at the boundary --------------------------------------------------------
 
@@ -178,7 +178,7 @@ export function parseWorkerMessage(v: unknown): WorkerMessage | undefined {
     case 'listener?':
       return str(v.key) ? (v as WorkerMessage) : undefined;
     case 'drained':
-      return num(v.migrated) && num(v.closedIdle) && num(v.timedOut) ? (v as WorkerMessage) : undefined;
+      return num(v.migrated) && num(v.closedIdle) && num(v.timedOut) && (v.counters === undefined || isObj(v.counters)) ? (v as WorkerMessage) : undefined;
     default:
       return undefined;
   }

@@ -10,6 +10,8 @@ import type { Logger } from '../observe/logger.js';
 import type { AccessLog } from '../observe/access-log.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Migrator } from './migrate.js';
+import { durationKey, requestClass } from '../protocol/counters.js';
+import { DURATION_BUCKETS, newHistogram, observe, type Histogram } from '../observe/histogram.js';
 
 /** Counters that are cheapest kept as plain increments on the hot path. */
 export interface TrafficCounters {
@@ -20,11 +22,17 @@ export interface TrafficCounters {
   status3xx: number;
   status4xx: number;
   status5xx: number;
+  /** Finished without a status (the client went away before the response). */
+  statusOther: number;
   retries: number;
   migratedOut: number;
   migratedIn: number;
   bytesIn: number;
   bytesOut: number;
+  /** Request durations by durationKey(frontend, backend, class): keys are bounded by the config's names. */
+  readonly requestDuration: Map<string, Histogram>;
+  /** Time waited in a backend's queue, by backend name. */
+  readonly queueWait: Map<string, Histogram>;
 }
 
 /**
@@ -76,7 +84,29 @@ export interface WorkerContext {
 }
 
 export function newTrafficCounters(): TrafficCounters {
-  return { accepted: 0, requests: 0, status1xx: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0, retries: 0, migratedOut: 0, migratedIn: 0, bytesIn: 0, bytesOut: 0 };
+  return { accepted: 0, requests: 0, status1xx: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0, statusOther: 0, retries: 0, migratedOut: 0, migratedIn: 0, bytesIn: 0, bytesOut: 0, requestDuration: new Map(), queueWait: new Map() };
+}
+
+/** A finished HTTP request: its status class and its duration (by frontend, backend, class). */
+export function countFinishedRequest(c: TrafficCounters, frontend: string, backend: string | undefined, status: number, durationMs: number): void {
+  const cls = requestClass(status);
+  if (cls === '5xx') c.status5xx++;
+  else if (cls === '4xx') c.status4xx++;
+  else if (cls === '3xx') c.status3xx++;
+  else if (cls === '2xx') c.status2xx++;
+  else if (cls === '1xx') c.status1xx++;
+  else c.statusOther++;
+  const key = durationKey(frontend, backend, cls);
+  let h = c.requestDuration.get(key);
+  if (!h) c.requestDuration.set(key, (h = newHistogram(DURATION_BUCKETS)));
+  observe(h, DURATION_BUCKETS, durationMs / 1000);
+}
+
+/** A request (or TCP connection) got a server slot after waiting in `backend`'s queue. */
+export function countQueueWait(c: TrafficCounters, backend: string, waitedMs: number): void {
+  let h = c.queueWait.get(backend);
+  if (!h) c.queueWait.set(backend, (h = newHistogram(DURATION_BUCKETS)));
+  observe(h, DURATION_BUCKETS, waitedMs / 1000);
 }
 
 /** "1.2.3.4:5678" / "[::1]:5678" for logs. */

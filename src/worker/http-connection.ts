@@ -23,7 +23,7 @@ import { detachHandle, pendingWriteBytes, resumeReading, stopReading, takeBuffer
 import type { ConnectionState } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
 import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections.js';
-import { peerAddress } from './context.js';
+import { countFinishedRequest, countQueueWait, peerAddress } from './context.js';
 import { renderErrorResponse } from './error-response.js';
 import type { CompiledRules, RuleVars } from './header-rules.js';
 import type { HttpFrontendShared } from './http-frontend.js';
@@ -447,6 +447,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     const req = this.req;
     backend.acquire(this.selection(), { ...(this.tried ? { exclude: this.tried } : {}), signal: this.abort.signal }).then(
       (s) => {
+        countQueueWait(this.fe.ctx.counters, backend.name, s.queuedMs);
         if (this.req !== req || this.ended) s.release();
         else this.gotSlot(s);
       },
@@ -835,11 +836,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     if (!req) return;
     const c = this.fe.ctx.counters;
     const s = this.status;
-    if (s >= 500) c.status5xx++;
-    else if (s >= 400) c.status4xx++;
-    else if (s >= 300) c.status3xx++;
-    else if (s >= 200) c.status2xx++;
-    else if (s >= 100) c.status1xx++;
+    countFinishedRequest(c, this.frontend, this.backend?.name, s, Date.now() - this.tStart);
     c.bytesIn += this.bytesIn;
     c.bytesOut += this.bytesOut;
     if (this.fe.ctx.accessLog.enabled) {

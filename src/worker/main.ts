@@ -81,7 +81,7 @@ async function drain(migrate: boolean, deadline: number): Promise<void> {
   const s = await summary;
   phase = 'exiting';
   log.debug('worker drained', { ...s });
-  send({ type: 'drained', migrated: s.migrated, closedIdle: s.closedIdle, timedOut: s.timedOut }, undefined, () => exit(0));
+  send({ type: 'drained', migrated: s.migrated, closedIdle: s.closedIdle, timedOut: s.timedOut, counters: countersNow() }, undefined, () => exit(0));
   setTimeout(() => exit(0), 500).unref();
 }
 
@@ -127,6 +127,11 @@ async function commit(id: number): Promise<void> {
   }
   config = runtime.config;
   send({ type: 'committed', id, generation: runtime.configGeneration });
+}
+
+/** This worker's counters now (runtime must exist). */
+function countersNow() {
+  return { ...runtime!.counters(), logDropped: { ...droppedLines } };
 }
 
 function exit(code: number): void {
@@ -209,7 +214,7 @@ function onMessage(raw: unknown, handle: unknown): void {
       return;
     }
     case 'counters?':
-      if (runtime) send({ type: 'counters', id: msg.id, counters: { ...runtime.counters(), logDropped: { ...droppedLines } } });
+      if (runtime) send({ type: 'counters', id: msg.id, counters: countersNow() });
       return;
     case 'stop':
       exit(0);

@@ -316,7 +316,7 @@ export class WorkerRuntime {
     out.configGeneration = this.configGeneration;
     out.accepted = c.accepted;
     out.connections = this.ctx.connections.countByState();
-    out.requests = { total: c.requests, '1xx': c.status1xx, '2xx': c.status2xx, '3xx': c.status3xx, '4xx': c.status4xx, '5xx': c.status5xx };
+    out.requests = { total: c.requests, '1xx': c.status1xx, '2xx': c.status2xx, '3xx': c.status3xx, '4xx': c.status4xx, '5xx': c.status5xx, other: c.statusOther };
     out.retries = c.retries;
     out.migratedOut = c.migratedOut;
     out.migratedIn = c.migratedIn;
@@ -326,11 +326,18 @@ export class WorkerRuntime {
       const stats = b.stats();
       out.backends[name] = {
         queue: b.queueLength,
+        queued: stats.queue.queued,
+        queueTimeouts: stats.queue.timeouts,
+        queueFull: stats.queue.full,
+        queueAborted: stats.queue.aborted,
+        noServer: stats.totals.noServer,
         servers: Object.fromEntries(
           stats.servers.map((s) => [s.name, { operational: s.operational, admin: s.admin, active: s.active, requests: s.requests, connectFailures: s.connectFailures }]),
         ),
       };
     }
+    for (const [k, h] of c.requestDuration) out.requestDuration[k] = h;
+    for (const [k, h] of c.queueWait) out.queueWait[k] = h;
     return out;
   }
 }

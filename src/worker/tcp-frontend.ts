@@ -12,7 +12,7 @@ import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
 import type { ConnectionState } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
 import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections.js';
-import { peerAddress, type CompiledFrontend, type ConfigVersion, type WorkerContext } from './context.js';
+import { countQueueWait, peerAddress, type CompiledFrontend, type ConfigVersion, type WorkerContext } from './context.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { connectTo } from './upstream-connect.js';
@@ -101,7 +101,9 @@ class TcpSession implements ClientConnection {
     for (;;) {
       let slot: Slot;
       try {
-        slot = backend.tryAcquire(ctxSel, exclude) ?? (await backend.acquire(ctxSel, { exclude, signal: this.abort.signal }));
+        const now = backend.tryAcquire(ctxSel, exclude);
+        slot = now ?? (await backend.acquire(ctxSel, { exclude, signal: this.abort.signal }));
+        if (!now) countQueueWait(this.ctx.counters, backend.name, slot.queuedMs);
       } catch (err) {
         return this.fail(err instanceof HandoffError ? err.code : String(err));
       }
