@@ -126,6 +126,8 @@ async function commit(id: number): Promise<void> {
     return;
   }
   config = runtime.config;
+  // log.format is applied live (another target or buffer is a process reload: reload-kind.ts).
+  runtime.ctx.accessLog.setFormat(config.log.format);
   send({ type: 'committed', id, generation: runtime.configGeneration });
 }
 
@@ -211,9 +213,21 @@ function onMessage(raw: unknown, handle: unknown): void {
     case 'counters?':
       if (runtime) send({ type: 'counters', id: msg.id, counters: { ...runtime.counters(), logDropped: { ...droppedLines } } });
       return;
+    case 'reopen-logs':
+      reopenLogs();
+      return;
     case 'stop':
       exit(0);
   }
+}
+
+/** The access log file was rotated: open its path again (stdout and stderr stay as they are). */
+function reopenLogs(): void {
+  runtime?.ctx.accessLog.reopen((err, file) => {
+    if (file === undefined) return;
+    if (err) log.error('cannot reopen the access log; lines go on to the old file', { file, error: err.message });
+    else log.info('access log reopened', { file });
+  });
 }
 
 if (!process.send) {
