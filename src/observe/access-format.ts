@@ -7,6 +7,7 @@
 //     request_id="5f3a9c1e-1b" client_request_id="-" frontend="web" route="api" backend="app" server="app-1"
 //     bytes_in=78 queue_ms=0 connect_ms=1 response_ms=3 total_ms=4 termination="ok" retries=0 migrated=0 generation=3 pid=4121
 //
+// $remote_addr is the client's address without its port (JSON's `client` has both).
 // Every line has every key, in this order (a missing value is "-" or -), so a log parser
 // needs one pattern. The byte count after the status is every byte sent to the client,
 // head included (nginx $bytes_sent, Apache %O). The time is the request's start, in UTC.
@@ -48,6 +49,13 @@ function escape(s: string): string {
   return out;
 }
 
+/** "127.0.0.1:5123" → "127.0.0.1", "[::1]:5123" → "::1": $remote_addr has no port. */
+function remoteAddr(client: string): string {
+  if (client.startsWith('[')) return client.slice(1, client.indexOf(']'));
+  const colon = client.lastIndexOf(':');
+  return colon < 0 ? client : client.slice(0, colon);
+}
+
 function quoted(s: string | undefined): string {
   return s === undefined || s === '' ? '"-"' : '"' + escape(s) + '"';
 }
@@ -60,7 +68,7 @@ const combinedLine: FormatEntry = (e) => {
   const request = e.method === undefined ? '"-"' : '"' + escape(e.method) + ' ' + escape(e.path ?? '') + ' ' + (e.protocol ?? 'HTTP/1.1') + '"';
   const t = e.timings;
   return (
-    e.client +
+    remoteAddr(e.client) +
     ' - - [' +
     timeLocal(e.time) +
     '] ' +

@@ -251,6 +251,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (!process.connected) exit(0);
   });
 }
+// SIGUSR1 straight to a worker (`systemctl kill -s USR1` signals every process of the unit)
+// reopens its log too; without a listener Node would open its inspector instead.
+process.on('SIGUSR1', reopenLogs);
 process.on('uncaughtException', (err) => {
   log.error('uncaught exception', { error: err.stack ?? String(err) });
   exit(70);
