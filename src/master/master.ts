@@ -381,6 +381,8 @@ export class Master {
         }
       case 'status':
         return { ok: true, type: 'status', status: await this.status() };
+      case 'reopen-logs':
+        return { ok: true, type: 'reopen-logs', workers: this.reopenLogs() };
       case 'stop':
         // Answer first, then stop (the answer would otherwise never leave).
         setImmediate(() => void this.stop(req.now === true));

@@ -1,7 +1,7 @@
 // The access log as an operator reads it: the fields of each line (JSON), the combined
 // format (switched to by a live reload), and rotation: the file renamed as logrotate does,
-// SIGUSR1 to the master, new lines in a new file at the same path, with traffic running
-// through it all: no request waits, no line is lost, doubled or torn.
+// SIGUSR1 to the master (or `handoff reopen-logs`), new lines in a new file at the same
+// path, with traffic running through it all: no request waits, no line is lost, doubled or torn.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { startEcho, type EchoBackend } from '../helpers/echo.js';
 import { startHandoff, type RunningHandoff } from '../helpers/handoff.js';
 import { KeepAliveClient, request } from '../helpers/http-client.js';
 import { freePort } from '../helpers/net.js';
-import { stopAll } from '../helpers/processes.js';
+import { handoffRun, stopAll } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
 
 type Entry = Record<string, unknown> & { timings: Record<string, number> };
@@ -194,5 +194,18 @@ describe('access log', () => {
     for (let i = 0; i < 20; i++) assert.ok(oldPaths.has(`/before-${i}`), `/before-${i} in the renamed file`);
     for (const p of afterPaths) assert.ok(freshPaths.has(p), `${p} in the new file`);
     assert.ok(sent.size > 100, `traffic during the rotation: ${sent.size} requests`);
+  });
+
+  it('handoff reopen-logs does what SIGUSR1 does, through the control socket', async () => {
+    const rotated = `${file}.2`;
+    renameSync(file, rotated);
+    const reopenedBefore = (h.proc.output().match(/access log reopened/g) ?? []).length;
+    const r = await handoffRun(['reopen-logs', '-s', h.control]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /reopening log files: 2 workers told/);
+    await waitUntil('both workers reopened the file', () => (h.proc.output().match(/access log reopened/g) ?? []).length >= reopenedBefore + 2, 15_000, 20);
+    assert.equal((await request(port, '/after-cli')).status, 200);
+    await waitUntil('the line in the new file', () => entries().some((e) => e.path === '/after-cli'), 10_000, 50);
+    assert.ok(!entries(rotated).some((e) => e.path === '/after-cli'));
   });
 });
