@@ -11,6 +11,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   apply: 'push a config document (file or stdin) to the running service and apply it',
   status: 'generations, workers, listeners, connections, reloads',
   stop: 'graceful stop (drain), or immediate with --now',
+  'reopen-logs': 'reopen the access log files after a rotation (as SIGUSR1 to the master)',
   check: 'validate a config file; errors as file:line:col',
   doctor: 'find stale or duplicate listeners on this host',
   storm: 'reload-under-load verifier (see handoff storm --help)',

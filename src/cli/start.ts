@@ -1,11 +1,12 @@
 // `handoff start [-f FILE]`: run the master in the foreground. Without -f: the built-in
-// demo. Signals: SIGHUP reload; SIGTERM/SIGINT graceful stop (a second one: immediate);
-// SIGQUIT immediate stop. --watch: apply the config file whenever its content changes.
+// demo. Signals: SIGHUP reload; SIGUSR1 reopen the access log files (logrotate);
+// SIGTERM/SIGINT graceful stop (a second one: immediate); SIGQUIT immediate stop.
+// --watch: apply the config file whenever its content changes.
 import { readFile } from 'node:fs/promises';
 import { ConfigWatch, SETTLE_MS } from '../master/config-watch.js';
 import { Master, ReloadFailure } from '../master/master.js';
 import { startDemo, type Demo } from '../demo/demo.js';
-import { createLogger } from '../observe/logger.js';
+import { createLogger, operationalFormat } from '../observe/logger.js';
 import { command, parse, UsageError } from './args.js';
 
 const HELP = `usage: handoff start [-f FILE] [--watch] [--port N]
@@ -18,7 +19,10 @@ in generations. Without -f, the built-in demo (its own backends, HTTP on 127.0.0
                     an invalid file is logged as file:line:col and the running config stays
   --port N          the demo's HTTP port (default 8080; TCP on N+1, stats on N+2)
 
-Signals: SIGHUP reload, SIGTERM/SIGINT graceful stop, SIGQUIT immediate stop.`;
+Signals: SIGHUP reload, SIGUSR1 reopen log files, SIGTERM/SIGINT graceful stop,
+SIGQUIT immediate stop.
+Environment (the operational log, on stderr): HANDOFF_LOG_LEVEL=debug|info|warn|error,
+HANDOFF_LOG_FORMAT=text|json.`;
 
 export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
@@ -27,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(HELP);
       return 0;
     }
+    if (operationalFormat() === undefined) throw new UsageError(`HANDOFF_LOG_FORMAT must be text or json, got '${process.env.HANDOFF_LOG_FORMAT}'`);
     const log = createLogger('master', { pid: process.pid });
     let demo: Demo | undefined;
     let file = values.file;
@@ -63,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGTERM', () => onStop(false));
     process.on('SIGINT', () => onStop(false));
     process.on('SIGQUIT', () => onStop(true));
+    process.on('SIGUSR1', () => master.reopenLogs());
     process.on('SIGHUP', () => {
       master.reload().then(
         (a) => log.info('reload by SIGHUP done', { generation: a.generation, duration_ms: a.durationMs }),

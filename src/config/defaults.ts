@@ -18,6 +18,7 @@ export const DEFAULTS = {
   drain: { timeout: 30_000, migrate: true, acceptGrace: 0 },
   logAccess: 'stdout',
   logBuffer: 1024 * 1024,
+  logFormat: 'json',
   mode: 'http',
   balance: 'roundrobin',
   retries: 2,

@@ -82,7 +82,7 @@ export interface RawConfig {
   drain?: { timeout?: RawDuration; migrate?: boolean; accept_grace?: RawDuration };
   timeouts?: RawTimeouts;
   limits?: { 'request-line'?: string | number; 'header-size'?: string | number; 'header-count'?: number; pipeline?: number };
-  log?: { access?: string; buffer?: string | number };
+  log?: { access?: string; buffer?: string | number; format?: 'json' | 'combined' };
   errors?: RawErrors;
   stats?: { bind: string };
   frontends: Record<string, RawFrontend>;

@@ -42,7 +42,11 @@ export function normalizeConfig(raw: RawConfig, ctx: NormalizeContext): Config {
       headerCount: raw.limits?.['header-count'] ?? DEFAULT_LIMITS.headerCount,
       pipeline: raw.limits?.pipeline ?? DEFAULT_LIMITS.pipeline,
     },
-    log: { ...accessLog(raw.log?.access ?? DEFAULTS.logAccess, ctx.baseDir), buffer: raw.log?.buffer === undefined ? DEFAULTS.logBuffer : parseSize(raw.log.buffer) },
+    log: {
+      ...accessLog(raw.log?.access ?? DEFAULTS.logAccess, ctx.baseDir),
+      buffer: raw.log?.buffer === undefined ? DEFAULTS.logBuffer : parseSize(raw.log.buffer),
+      format: raw.log?.format ?? DEFAULTS.logFormat,
+    },
     ...(raw.stats ? { stats: { bind: parseAddress(raw.stats.bind) } } : {}),
     frontends: Object.entries(raw.frontends).map(([name, fe]) => frontend(name, fe, timeouts, errors, ctx)),
     backends: Object.entries(raw.backends ?? {}).map(([name, be]) => backend(name, be, timeouts)),

@@ -151,7 +151,11 @@ export interface AccessLog {
   readonly target: 'stdout' | 'off' | { readonly file: string };
   /** Bytes buffered at most while the destination does not take them; past it lines are dropped and counted. */
   readonly buffer?: number;
+  /** json: one JSON object per line; combined: Apache/nginx combined, handoff's fields appended. Absent: json. */
+  readonly format?: AccessLogFormat;
 }
+
+export type AccessLogFormat = 'json' | 'combined';
 
 export interface Config {
   /** Absolute path of the file, or "<demo>" for the built-in demo. */

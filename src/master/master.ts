@@ -344,6 +344,23 @@ export class Master {
       .finally(() => void closeHandle(handle));
   }
 
+  /**
+   * SIGUSR1: every live worker opens its access log file again (logrotate renamed it). The
+   * master itself writes only to stderr, which stays as it is. Returns how many were told.
+   */
+  reopenLogs(): number {
+    let told = 0;
+    for (const g of this.generations) {
+      for (const w of g.workers) {
+        if (w.state === 'exited') continue;
+        told++;
+        w.send({ type: 'reopen-logs' }).catch(() => {});
+      }
+    }
+    this.log.info('reopening log files', { workers: told });
+    return told;
+  }
+
   private broadcastHealth(changes: StateChange[]) {
     for (const g of this.generations) {
       for (const w of g.workers) {
@@ -371,6 +388,8 @@ export class Master {
         }
       case 'status':
         return { ok: true, type: 'status', status: await this.status() };
+      case 'reopen-logs':
+        return { ok: true, type: 'reopen-logs', workers: this.reopenLogs() };
       case 'stop':
         // Answer first, then stop (the answer would otherwise never leave).
         setImmediate(() => void this.stop(req.now === true));

@@ -3,7 +3,8 @@
 //
 //   unchanged  the config hash equals the one in force (and no restart was asked): nothing to do
 //   process    --restart; another `workers` count; another handoff version on disk (new code);
-//              another access log target (the log file is opened once per process)
+//              another access log target or buffer (the log file is opened once per process;
+//              log.format alone is applied live)
 //   live       everything else: routes, rules, backends, servers, balancing, health, timeouts,
 //              limits, error pages, binds added or removed, drain settings
 import type { Config } from '../config/types.js';
@@ -23,8 +24,13 @@ export function chooseReloadKind(current: Config, next: Config, o: { restart: bo
   if (disk !== o.runningVersion) return { kind: 'process', reason: `handoff ${disk} on disk (running ${o.runningVersion})` };
   if (next.hash === current.hash && next.source === current.source) return { kind: 'unchanged', reason: 'same config' };
   if (next.workers !== current.workers) return { kind: 'process', reason: `workers ${current.workers} → ${next.workers}` };
-  if (JSON.stringify(next.log) !== JSON.stringify(current.log)) return { kind: 'process', reason: 'access log target changed' };
+  if (!sameAccessLogFile(current, next)) return { kind: 'process', reason: 'access log target changed' };
   return { kind: 'live', reason: 'config applied in place' };
+}
+
+/** Same access log destination and buffer: only `log.format` may differ in a live apply. */
+function sameAccessLogFile(a: Config, b: Config): boolean {
+  return JSON.stringify(a.log.target) === JSON.stringify(b.log.target) && a.log.buffer === b.log.buffer;
 }
 
 /** Whether two configs have the same stats listener (the master binds it once, at start). */

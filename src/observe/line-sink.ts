@@ -39,6 +39,8 @@ interface Backend {
   /** Write text (whole lines); `lost(n, err)` is called if it could not be written. */
   write(text: string, lines: number): void;
   close(): void;
+  /** Take no more lines; write what is queued and in flight, then close (a reopened log's old file). */
+  end(): void;
 }
 
 /**
@@ -99,6 +101,10 @@ class StreamBackend implements Backend {
   close(): void {
     // stdout/stderr stay open: other code may still write to them.
   }
+
+  end(): void {
+    // Nothing to reopen: the same stream goes on.
+  }
 }
 
 /** A file or character device: asynchronous writes, one in flight, the rest queued here. */
@@ -108,6 +114,8 @@ class FdBackend implements Backend {
   private inFlight = 0;
   private writing = false;
   private closed = false;
+  /** end() was called: close once the last queued byte is written. */
+  private ending = false;
 
   constructor(
     private readonly fd: number,
@@ -122,7 +130,7 @@ class FdBackend implements Backend {
   }
 
   write(text: string, lines: number): void {
-    if (this.closed) {
+    if (this.closed || this.ending) {
       this.lost(lines, 'closed');
       return;
     }
@@ -134,6 +142,7 @@ class FdBackend implements Backend {
   private next(): void {
     if (this.queue.length === 0 || this.closed) {
       this.writing = false;
+      if (this.ending) this.close();
       return;
     }
     this.writing = true;
@@ -174,7 +183,15 @@ class FdBackend implements Backend {
     }
   };
 
+  end(): void {
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    // Closing now would cut a write in flight (and the fd number could be reused under it).
+    if (!this.writing) this.close();
+  }
+
   close(): void {
+    if (this.closed) return;
     this.flushAtExit();
     this.closed = true;
     process.off('exit', this.flushAtExit);
@@ -240,12 +257,25 @@ export class LineSink {
   }
 
   close(): void {
+    this.reportNow();
+    this.backend.close();
+  }
+
+  /**
+   * Take no more lines, but write everything accepted so far before the file is closed,
+   * without waiting here: how a reopened log lets go of its old (renamed) file.
+   */
+  end(): void {
+    this.reportNow();
+    this.backend.end();
+  }
+
+  private reportNow(): void {
     if (this.reportTimer) {
       clearTimeout(this.reportTimer);
       this.reportTimer = undefined;
       this.sendReport();
     }
-    this.backend.close();
   }
 
   private drop(lines: number, reason: string): void {

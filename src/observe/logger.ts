@@ -2,6 +2,10 @@
 //   2026-11-26T16:24:15.123Z info  master  reload finished generation=3 duration_ms=120
 // Fields are key=value (values with spaces are JSON-quoted) so lines stay greppable and
 // tests can match them. HANDOFF_LOG_LEVEL=debug|info|warn|error (default info).
+// HANDOFF_LOG_FORMAT=json writes one JSON object per line instead, for log collectors:
+//   {"time":"2026-11-26T16:24:15.123Z","level":"info","component":"master","msg":"reload finished","generation":3,"duration_ms":120}
+// Both are environment variables, not config keys: they hold from the first line (before
+// the config is read, e.g. its errors at start), and workers inherit them.
 // Lines go through a bounded, non-blocking sink (line-sink.ts): a stalled stderr costs
 // lines (counted, and reported at most once per 10 s), never a blocked process.
 import { LineSink, type DropReport } from './line-sink.js';
@@ -14,6 +18,14 @@ const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 
 function threshold(): number {
   const env = process.env.HANDOFF_LOG_LEVEL as Level | undefined;
   return env && env in ORDER ? ORDER[env] : ORDER.info;
+}
+
+export type OperationalFormat = 'text' | 'json';
+
+/** HANDOFF_LOG_FORMAT, or undefined if it names no format (`handoff start` refuses that). */
+export function operationalFormat(env: string | undefined = process.env.HANDOFF_LOG_FORMAT): OperationalFormat | undefined {
+  if (env === undefined || env === '' || env === 'text') return 'text';
+  return env === 'json' ? 'json' : undefined;
 }
 
 function formatValue(v: string | number | boolean): string {
@@ -48,6 +60,27 @@ function dropLine(component: string, r: DropReport): string {
 }
 
 function formatLine(level: Level, component: string, message: string, sources: (Fields | undefined)[]): string {
+  return operationalFormat() === 'json' ? jsonLine(level, component, message, sources) : textLine(level, component, message, sources);
+}
+
+// The JSON line's own keys; a field of the same name is written with a trailing _.
+const RESERVED = new Set(['time', 'level', 'component', 'msg']);
+
+function jsonLine(level: Level, component: string, message: string, sources: (Fields | undefined)[]): string {
+  // A child logger's field overrides the same field of its parent: one key each.
+  const fields: Record<string, string | number | boolean> = {};
+  for (const src of sources) {
+    if (!src) continue;
+    for (const [k, v] of Object.entries(src)) {
+      if (v === undefined || v === null) continue;
+      fields[RESERVED.has(k) ? k + '_' : k] = typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+    }
+  }
+  const rest = JSON.stringify(fields);
+  return `{"time":"${new Date().toISOString()}","level":"${level}","component":${JSON.stringify(component)},"msg":${JSON.stringify(message)}${rest === '{}' ? '' : ',' + rest.slice(1, -1)}}`;
+}
+
+function textLine(level: Level, component: string, message: string, sources: (Fields | undefined)[]): string {
   let line = `${new Date().toISOString()} ${level.padEnd(5)} ${component.padEnd(7)} ${message}`;
   for (const src of sources) {
     if (!src) continue;

@@ -15,6 +15,8 @@ export type ControlRequest =
   /** Push a config document (YAML text): validated like `handoff check`, written over the master's config file, then reloaded. */
   | { readonly type: 'apply'; readonly config: string; readonly restart?: boolean }
   | { readonly type: 'status' }
+  /** Reopen the access log files (as SIGUSR1 does): answered once every live worker is told. */
+  | { readonly type: 'reopen-logs' }
   /** Graceful stop (drain), or immediate with now. Answered before the master exits. */
   | { readonly type: 'stop'; readonly now?: boolean };
 
@@ -149,6 +151,7 @@ export type ControlResponse =
   | { readonly ok: true; readonly type: 'reload'; readonly kind: ReloadKind; readonly generation: number; readonly durationMs: number; readonly warnings: readonly string[]; readonly coalesced: number }
   | { readonly ok: true; readonly type: 'status'; readonly status: StatusReport }
   | { readonly ok: true; readonly type: 'stop' }
+  | { readonly ok: true; readonly type: 'reopen-logs'; readonly workers: number }
   | { readonly ok: false; readonly error: string; readonly issues?: readonly ConfigIssueOut[] };
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -163,6 +166,7 @@ export function parseControlRequest(v: unknown): ControlRequest | undefined {
     case 'apply':
       return typeof v.config === 'string' && (v.restart === undefined || typeof v.restart === 'boolean') ? (v as ControlRequest) : undefined;
     case 'status':
+    case 'reopen-logs':
       return v as ControlRequest;
     case 'stop':
       return v.now === undefined || typeof v.now === 'boolean' ? (v as ControlRequest) : undefined;
@@ -181,6 +185,8 @@ export function parseControlResponse(v: unknown): ControlResponse | undefined {
       return isObj(v.status) ? (v as ControlResponse) : undefined;
     case 'stop':
       return v as ControlResponse;
+    case 'reopen-logs':
+      return typeof v.workers === 'number' ? (v as ControlResponse) : undefined;
     default:
       return undefined;
   }

@@ -72,6 +72,8 @@ export type MasterMessage =
    * granted: the key is gone, or the worker's generation no longer takes traffic.
    */
   | { readonly type: 'listener-again'; readonly key: string; readonly granted: boolean }
+  /** Open the access log file again (SIGUSR1 to the master: logrotate renamed it). */
+  | { readonly type: 'reopen-logs' }
   /** Stop now: close everything and exit. */
   | { readonly type: 'stop' };
 
@@ -148,6 +150,7 @@ export function parseMasterMessage(v: unknown): MasterMessage | undefined {
     case 'listener-again':
       return str(v.key) && typeof v.granted === 'boolean' ? (v as MasterMessage) : undefined;
     case 'stop':
+    case 'reopen-logs':
       return v as MasterMessage;
     default:
       return undefined;

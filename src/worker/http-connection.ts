@@ -20,6 +20,7 @@ import type { BackendRuntime } from '../backend/backend-runtime.js';
 import type { ServerState, Slot } from '../backend/types.js';
 import { HandoffError } from '../lib/errors.js';
 import { detachHandle, pendingWriteBytes, resumeReading, stopReading, takeBuffered } from '../lib/node-handles.js';
+import { recordRequestHeaders, type AccessEntry } from '../observe/access-log.js';
 import type { ConnectionState } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
 import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections.js';
@@ -840,24 +841,32 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     c.bytesIn += this.bytesIn;
     c.bytesOut += this.bytesOut;
     if (this.fe.ctx.accessLog.enabled) {
-      this.fe.ctx.accessLog.write({
+      const entry: AccessEntry = {
         time: new Date(this.tStart).toISOString(),
         generation: this.fe.version.generation,
         pid: this.fe.ctx.pid,
         client: peerAddress(this.socket),
         frontend: this.frontend,
+        host: req.host,
+        request_id: this.requestId,
+        client_request_id: undefined,
         route: this.route?.name,
         backend: this.backend?.name,
         server: this.lastServer,
         method: req.method,
         path: req.path,
+        protocol: req.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
         status: s,
+        user_agent: undefined,
+        referer: undefined,
         bytes_in: this.bytesIn,
         bytes_out: this.bytesOut,
         timings: { queue: this.tQueue, connect: this.tConnect, response: this.tResponse, total: Date.now() - this.tStart },
         termination,
-        ...(this.retries ? { retries: this.retries } : {}),
-      });
+        retries: this.retries || undefined,
+      };
+      recordRequestHeaders(entry, req.headers);
+      this.fe.ctx.accessLog.write(entry);
     }
     this.req = undefined;
     this.route = undefined;

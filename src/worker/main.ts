@@ -126,6 +126,8 @@ async function commit(id: number): Promise<void> {
     return;
   }
   config = runtime.config;
+  // log.format is applied live (another target or buffer is a process reload: reload-kind.ts).
+  runtime.ctx.accessLog.setFormat(config.log.format);
   send({ type: 'committed', id, generation: runtime.configGeneration });
 }
 
@@ -216,9 +218,21 @@ function onMessage(raw: unknown, handle: unknown): void {
     case 'counters?':
       if (runtime) send({ type: 'counters', id: msg.id, counters: countersNow() });
       return;
+    case 'reopen-logs':
+      reopenLogs();
+      return;
     case 'stop':
       exit(0);
   }
+}
+
+/** The access log file was rotated: open its path again (stdout and stderr stay as they are). */
+function reopenLogs(): void {
+  runtime?.ctx.accessLog.reopen((err, file) => {
+    if (file === undefined) return;
+    if (err) log.error('cannot reopen the access log; lines go on to the old file', { file, error: err.message });
+    else log.info('access log reopened', { file });
+  });
 }
 
 if (!process.send) {
@@ -242,6 +256,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (!process.connected) exit(0);
   });
 }
+// SIGUSR1 straight to a worker (`systemctl kill -s USR1` signals every process of the unit)
+// reopens its log too; without a listener Node would open its inspector instead.
+process.on('SIGUSR1', reopenLogs);
 process.on('uncaughtException', (err) => {
   log.error('uncaught exception', { error: err.stack ?? String(err) });
   exit(70);

@@ -208,8 +208,8 @@ class TcpSession implements ClientConnection {
         bytes_out: bytes.fromServer,
         timings: { queue: this.queuedMs, connect: this.connectMs, total: Date.now() - this.started },
         termination,
-        ...(this.retries ? { retries: this.retries } : {}),
-        ...(this.migrated ? { migrated: true } : {}),
+        retries: this.retries || undefined,
+        migrated: this.migrated || undefined,
       });
     }
     this.ctx.connections.remove(this, how);

@@ -288,6 +288,10 @@ describe('semantic checks', () => {
     await expectError(['log:', '  access: ./nowhere/access.log', ...FRONTEND, ...BACKEND], { line: 2, col: 11, path: 'log.access', message: /the access log's folder \S+\/nowhere does not exist/ });
   });
 
+  test('an access log format that does not exist', async () => {
+    await expectError(['log: { format: clf }', ...FRONTEND, ...BACKEND], { line: 1, col: 16, path: 'log.format', message: 'expected one of: json, combined, got "clf"' });
+  });
+
   test('an access log that is a folder', async () => {
     await expectError(['log: { access: ./pages }', ...FRONTEND, ...BACKEND], { line: 1, col: 16, path: 'log.access', message: /the access log \S+\/pages is a folder/ }, { 'pages/x.html': 'x' });
   });

@@ -35,7 +35,7 @@ describe('examples/full.yaml', () => {
     assert.deepEqual(c.drain, { timeout: 45_000, migrate: true, acceptGrace: 2000 });
     assert.deepEqual(c.timeouts, { connect: 3_000, client: 60_000, server: 90_000, queue: 2_000, httpRequest: 10_000, keepAlive: 90_000, tunnel: 7_200_000 });
     assert.deepEqual(c.limits, { requestLine: 16_384, headerSize: 65_536, headerCount: 120, pipeline: 32 });
-    assert.deepEqual(c.log, { target: { file: join(examples, 'logs', 'access.log') }, buffer: 1024 * 1024 });
+    assert.deepEqual(c.log, { target: { file: join(examples, 'logs', 'access.log') }, buffer: 1024 * 1024, format: 'combined' });
     assert.equal(c.stats?.bind.key, '127.0.0.1:8404');
   });
 

@@ -23,3 +23,8 @@ test('what a running worker cannot change in itself needs new processes', () => 
   const upgraded = chooseReloadKind(base, { ...base }, { ...running, diskVersion: '1.1.0' });
   assert.deepEqual(upgraded, { kind: 'process', reason: 'handoff 1.1.0 on disk (running 1.0.0)' });
 });
+
+test('log.format alone is applied live; another log buffer needs new processes', () => {
+  assert.equal(chooseReloadKind(base, { ...base, hash: 'b', log: { target: 'stdout', format: 'combined' } } as Config, running).kind, 'live');
+  assert.equal(chooseReloadKind(base, { ...base, hash: 'b', log: { target: 'stdout', buffer: 4096 } } as Config, running).kind, 'process');
+});

@@ -1,8 +1,11 @@
 // The log sink never blocks and never loses a line silently: a write error (ENOSPC from
-// /dev/full) and a full buffer are counted and reported.
+// /dev/full) and a full buffer are counted and reported; a sink that ends (a reopened log
+// lets go of its old file) writes what it accepted before closing, and loses nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LineSink, droppedLines, type DropReport } from '../../src/observe/line-sink.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -32,4 +35,31 @@ test('past the bound, lines are dropped at once and reported at most once per pe
   assert.equal(reports.length, 1);
   sink.close(); // what is left unreported is reported at close
   assert.equal(reports.reduce((n, r) => n + r.dropped, 0), 3);
+});
+
+test('end(): what was accepted is written before the file is closed; later lines are counted, not written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'handoff-sink-'));
+  try {
+    const file = join(dir, 'a.log');
+    const fd = openSync(file, 'a');
+    const before = droppedLines.access;
+    const sink = new LineSink({ fd, owned: true }, { name: 'access', maxBuffered: 1 << 20, report: () => {} });
+    // Many small batches: several writes are queued behind the one in flight when end() comes.
+    for (let i = 0; i < 200; i++) assert.equal(sink.write(`line ${i}\n`), true);
+    sink.end();
+    sink.write('too late\n');
+    const fdTarget = () => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return undefined;
+      }
+    };
+    await waitUntil('the file closed', () => fdTarget() !== file, 5_000);
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    assert.deepEqual(lines, Array.from({ length: 200 }, (_, i) => `line ${i}`));
+    assert.equal(droppedLines.access - before, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,119 @@
+// How one access-log entry becomes one line (`log.format`):
+//
+//   json      the entry as a JSON object (undefined fields left out).
+//   combined  Apache/nginx "combined", then handoff's fields as key=value in a fixed order:
+//
+//   127.0.0.1 - - [26/Nov/2026:16:47:02 +0000] "GET /x HTTP/1.1" 200 512 "-" "curl/8.5.0" host="a.example"
+//     request_id="5f3a9c1e-1b" client_request_id="-" frontend="web" route="api" backend="app" server="app-1"
+//     bytes_in=78 queue_ms=0 connect_ms=1 response_ms=3 total_ms=4 termination="ok" retries=0 migrated=0 generation=3 pid=4121
+//
+// $remote_addr is the client's address without its port (JSON's `client` has both).
+// Every line has every key, in this order (a missing value is "-" or -), so a log parser
+// needs one pattern. The byte count after the status is every byte sent to the client,
+// head included (nginx $bytes_sent, Apache %O). The time is the request's start, in UTC.
+// Strings are quoted and escaped as nginx does: " and \ and every byte outside printable
+// ASCII become \xHH, so a client cannot forge a line or a field.
+import type { AccessLogFormat } from '../config/types.js';
+import type { AccessEntry } from './access-log.js';
+
+export type FormatEntry = (entry: AccessEntry) => string;
+
+export function entryFormatter(format: AccessLogFormat | undefined): FormatEntry {
+  return format === 'combined' ? combinedLine : jsonLine;
+}
+
+const jsonLine: FormatEntry = (entry) => JSON.stringify(entry);
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "2026-11-26T16:47:02.113Z" → "26/Nov/2026:16:47:02 +0000" (the entry's time is already ISO). */
+function timeLocal(iso: string): string {
+  return iso.slice(8, 10) + '/' + MONTHS[Number(iso.slice(5, 7)) - 1] + '/' + iso.slice(0, 4) + ':' + iso.slice(11, 19) + ' +0000';
+}
+
+// Anything a client could use to break out of a quoted field or the line.
+const UNSAFE = /["\\\x00-\x1f\x7f-\uffff]/;
+
+/** nginx's escaping of a logged string: ", \ and non-printable or non-ASCII bytes as \xHH. */
+function escape(s: string): string {
+  if (!UNSAFE.test(s)) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f) {
+      // Header values are latin1 (one char per byte); beyond a byte, escape each UTF-8 byte.
+      if (c <= 0xff) out += '\\x' + (c < 0x10 ? '0' : '') + c.toString(16).toUpperCase();
+      else for (const b of Buffer.from(s[i]!, 'utf8')) out += '\\x' + b.toString(16).toUpperCase();
+    } else out += s[i];
+  }
+  return out;
+}
+
+/** "127.0.0.1:5123" → "127.0.0.1", "[::1]:5123" → "::1": $remote_addr has no port. */
+function remoteAddr(client: string): string {
+  if (client.startsWith('[')) return client.slice(1, client.indexOf(']'));
+  const colon = client.lastIndexOf(':');
+  return colon < 0 ? client : client.slice(0, colon);
+}
+
+function quoted(s: string | undefined): string {
+  return s === undefined || s === '' ? '"-"' : '"' + escape(s) + '"';
+}
+
+function num(n: number | undefined): string {
+  return n === undefined ? '-' : String(n);
+}
+
+const combinedLine: FormatEntry = (e) => {
+  const request = e.method === undefined ? '"-"' : '"' + escape(e.method) + ' ' + escape(e.path ?? '') + ' ' + (e.protocol ?? 'HTTP/1.1') + '"';
+  const t = e.timings;
+  return (
+    remoteAddr(e.client) +
+    ' - - [' +
+    timeLocal(e.time) +
+    '] ' +
+    request +
+    ' ' +
+    num(e.status) +
+    ' ' +
+    e.bytes_out +
+    ' ' +
+    quoted(e.referer) +
+    ' ' +
+    quoted(e.user_agent) +
+    ' host=' +
+    quoted(e.host) +
+    ' request_id=' +
+    quoted(e.request_id) +
+    ' client_request_id=' +
+    quoted(e.client_request_id) +
+    ' frontend=' +
+    quoted(e.frontend) +
+    ' route=' +
+    quoted(e.route) +
+    ' backend=' +
+    quoted(e.backend) +
+    ' server=' +
+    quoted(e.server) +
+    ' bytes_in=' +
+    e.bytes_in +
+    ' queue_ms=' +
+    num(t.queue) +
+    ' connect_ms=' +
+    num(t.connect) +
+    ' response_ms=' +
+    num(t.response) +
+    ' total_ms=' +
+    t.total +
+    ' termination=' +
+    quoted(e.termination) +
+    ' retries=' +
+    (e.retries ?? 0) +
+    ' migrated=' +
+    (e.migrated ? 1 : 0) +
+    ' generation=' +
+    e.generation +
+    ' pid=' +
+    e.pid
+  );
+};
