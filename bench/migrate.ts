@@ -8,7 +8,7 @@
 // Every handoff reload changes the config (an unchanged one is a no-op).
 import { startClientFleet, type FleetResult } from './support/client-fleet.js';
 import { startFastBackend, type BackendProcess } from './support/fast-backend-process.js';
-import { raiseOpenFileLimit } from './support/fd-limit.js';
+import { openFileLimit } from './support/fd-limit.js';
 import { startHandoff, type HandoffProxy } from './support/handoff-proxy.js';
 import { haproxyInstalled, startHaproxy } from './support/haproxy-proxy.js';
 import { openIdle, requestEach } from './support/idle-connections.js';
@@ -93,7 +93,7 @@ export interface MigrateBenchReport {
   readonly machine: MachineInfo;
   /** Load average when the run ended (machine.loadAvg is the start). */
   readonly loadAvgAfter: readonly number[];
-  /** The open file limit (soft) the run had, after raising it. */
+  /** The open file limit the run had. */
   readonly fdLimit: number;
   readonly options: MigrateBenchOptions;
   readonly idle: readonly IdleRow[];
@@ -135,7 +135,7 @@ async function liveReloads(proxy: HandoffProxy, clients: readonly KeepAliveClien
 
 async function idleRow(backend: BackendProcess, n: number, fdLimit: number): Promise<IdleRow> {
   // The benchmark holds n client sockets; the workers hold n more plus their upstream pools.
-  if (fdLimit < n + FD_MARGIN) return { connections: n, skipped: `ulimit -n is ${fdLimit} (hard limit too low to raise it): need at least ${n + FD_MARGIN}` };
+  if (fdLimit < n + FD_MARGIN) return { connections: n, skipped: `the open file limit is ${fdLimit} (ulimit -Hn; Node raises the soft one to it): need at least ${n + FD_MARGIN}` };
   progress(`migrate: ${n} idle keep-alive connections`);
   const proxy = await startHandoff({ workers: WORKERS, backendPort: backend.port });
   let clients: KeepAliveClient[] = [];
@@ -230,8 +230,7 @@ async function stormRow<P extends ProxyUnderTest>(
 
 export async function runMigrateBench(o: MigrateBenchOptions = MIGRATE_DEFAULTS): Promise<MigrateBenchReport> {
   const machine = machineInfo();
-  // Before any service starts: they inherit the limit.
-  const fdLimit = raiseOpenFileLimit(Math.max(...o.counts) + FD_MARGIN);
+  const fdLimit = openFileLimit();
   const backend = await startFastBackend();
   const idle: IdleRow[] = [];
   const storm: StormRow[] = [];
