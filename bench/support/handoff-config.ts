@@ -10,6 +10,8 @@ export interface HandoffConfigOptions {
   /** drain.timeout (default 30s, handoff's default). */
   readonly drainTimeout?: string;
   readonly migrate?: boolean;
+  /** timeouts.keep-alive (handoff's default 60s closes idle client connections after a minute). */
+  readonly keepAlive?: string;
 }
 
 /** The response header that carries the variant of the config that answered. */
@@ -21,6 +23,7 @@ export function handoffConfig(port: number, o: HandoffConfigOptions, variant: nu
     `workers: ${o.workers}`,
     'log: { access: off }',
     `drain: { timeout: ${o.drainTimeout ?? '30s'}, migrate: ${o.migrate ?? true} }`,
+    ...(o.keepAlive ? [`timeouts: { keep-alive: ${o.keepAlive} }`] : []),
     'frontends:',
     '  web:',
     `    bind: 127.0.0.1:${port}`,
