@@ -27,6 +27,8 @@ export interface ApplySample {
   /** RSS of each worker of the active generation, in bytes. */
   readonly workerRss: readonly number[];
   readonly masterRss: number;
+  /** The master's V8 heap in use (from status). */
+  readonly masterHeapUsed: number;
 }
 
 export interface ApplySeries {
@@ -89,8 +91,13 @@ export async function runApplySeries(backend: BackendProcess, applies: number): 
     const load = lightLoad(proxy.port);
     const workers = await proxy.activeWorkers();
     const every = Math.max(1, Math.round(applies / 10));
-    const sample = (n: number): ApplySample => ({ applies: n, workerRss: workers.map(rssBytes), masterRss: rssBytes(proxy.masterPid) });
-    const samples: ApplySample[] = [sample(0)];
+    const sample = async (n: number): Promise<ApplySample> => ({
+      applies: n,
+      workerRss: workers.map(rssBytes),
+      masterRss: rssBytes(proxy.masterPid),
+      masterHeapUsed: (await proxy.status()).master.memory.heapUsed,
+    });
+    const samples: ApplySample[] = [await sample(0)];
     const master: number[] = [];
     const client: number[] = [];
     const kinds: Record<string, number> = {};
@@ -111,7 +118,7 @@ export async function runApplySeries(backend: BackendProcess, applies: number): 
         firstFailure ??= (err as Error).message.split('\n')[0];
       }
       if (i % every === 0) {
-        samples.push(sample(i));
+        samples.push(await sample(i));
         progress(`reload: ${i} applies`);
       }
     }

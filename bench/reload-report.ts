@@ -35,8 +35,8 @@ function appliesSection(a: ApplySeries): string[] {
     `4. worker memory over ${formatCount(a.requested)} live applies (handoff apply, one after the other), handoff ${LOAD_WORKERS} workers, ` +
       `${a.idle.connections} idle keep-alive connections and one client at a request per 10 ms`,
     formatTable(
-      ['applies', ...workerCols, 'master RSS'],
-      a.samples.map((s) => [formatCount(s.applies), ...s.workerRss.map(formatMiB), formatMiB(s.masterRss)]),
+      ['applies', ...workerCols, 'master RSS', 'master heapUsed'],
+      a.samples.map((s) => [formatCount(s.applies), ...s.workerRss.map(formatMiB), formatMiB(s.masterRss), formatMiB(s.masterHeapUsed)]),
     ),
     `worker RSS first / middle / last: ${[first, mid, last].map((s) => (s ? s.workerRss.map(formatMiB).join(' + ') : '-')).join('  /  ')}`,
     `${formatCount(a.done)} applied in ${(a.elapsedMs / 1000).toFixed(1)}s (${kindsText(a.kinds)}; failed ${a.failed}); ` +
