@@ -1,23 +1,28 @@
-// bench:migrate (issue 5): (1) how long after a reload returns the old generation is gone
-// when it holds 100 / 1,000 / 5,000 idle keep-alive connections (they migrate to the new
-// generation instead of pinning it), and whether every one of them still works after;
+// bench:migrate (issue 5): with 100 / 1,000 / 10,000 idle keep-alive connections open,
+// (1a) how long a live reload takes (it must not grow with the connections: none is
+// touched) and whether each connection's next request gets the new config; (1b) how long
+// after a process reload (--restart) returns the old generation is gone (the connections
+// migrate to the new generation instead of pinning it), and whether every one still works;
 // (2) client errors under a 10 reloads/s storm with 64 keep-alive clients, for handoff
-// and, side by side, HAProxy (master-worker, SIGUSR2) and nginx (SIGHUP).
+// (live, and process) and, side by side, HAProxy (master-worker, SIGUSR2) and nginx (SIGHUP).
+// Every handoff reload changes the config (an unchanged one is a no-op).
 import { startClientFleet, type FleetResult } from './support/client-fleet.js';
 import { startFastBackend, type BackendProcess } from './support/fast-backend-process.js';
-import { startHandoff } from './support/handoff-proxy.js';
+import { openFileLimit } from './support/fd-limit.js';
+import { startHandoff, type HandoffProxy } from './support/handoff-proxy.js';
 import { haproxyInstalled, startHaproxy } from './support/haproxy-proxy.js';
-import { KeepAliveClient, type FailureKind } from './support/keep-alive-client.js';
-import { describeMachine, machineInfo, type MachineInfo } from './support/machine.js';
+import { openIdle, requestEach } from './support/idle-connections.js';
+import type { KeepAliveClient, FailureKind } from './support/keep-alive-client.js';
+import { describeMachine, loadAverage, machineInfo, type MachineInfo } from './support/machine.js';
 import { nginxInstalled, startNginx } from './support/nginx-proxy.js';
 import { sampleProcessTree } from './support/process-sampler.js';
-import { isAlive, openFileLimit } from './support/proc-stat.js';
+import { isAlive } from './support/proc-stat.js';
 import { waitForOk } from './support/probe.js';
 import { delay } from './support/ports.js';
 import { progress } from './support/progress.js';
-import type { ProxyUnderTest } from './support/proxy.js';
+import type { ProxyUnderTest, ReloadAnswer } from './support/proxy.js';
 import { startReloadStorm } from './support/reload-storm.js';
-import { formatCount, formatMs, round } from './support/stats.js';
+import { formatCount, formatMs, percentile, round } from './support/stats.js';
 import { formatTable } from './support/table.js';
 
 export interface MigrateBenchOptions {
@@ -27,17 +32,38 @@ export interface MigrateBenchOptions {
   readonly clients: number;
 }
 
-export const MIGRATE_DEFAULTS: MigrateBenchOptions = { counts: [100, 1_000, 5_000], stormMs: 15_000, clients: 64 };
+export const MIGRATE_DEFAULTS: MigrateBenchOptions = { counts: [100, 1_000, 10_000], stormMs: 15_000, clients: 64 };
 
 const WORKERS = 2;
 const STORM_INTERVAL_MS = 100;
-const BATCH = 200;
+/** Live reloads per connection count (one after the other). */
+const LIVE_RELOADS = 20;
+/** Descriptors the benchmark needs besides its client connections. */
+const FD_MARGIN = 500;
+
+export interface LiveIdleRow {
+  readonly reloads: number;
+  readonly failed: number;
+  /** Answers that were not 'live' (should be 0). */
+  readonly otherKinds: number;
+  /** Request to answer (client side) and the master's durationMs. */
+  readonly clientP50Ms: number;
+  readonly clientMaxMs: number;
+  readonly masterP50Ms: number;
+  readonly masterMaxMs: number;
+  /** A request on every connection afterwards: answered, and answered by the newest config. */
+  readonly afterOk: number;
+  readonly afterFromNewest: number;
+  readonly afterFailed: Readonly<Partial<Record<FailureKind, number>>>;
+}
 
 export interface IdleRow {
   readonly connections: number;
   readonly skipped?: string;
   /** Connections that could not be set up (connect or first request failed). */
   readonly setupFailed?: number;
+  readonly live?: LiveIdleRow;
+  /** The process reload (--restart) that follows the live ones. */
   readonly reloadMs?: number;
   /** Reload returned → last worker of the old generation gone. */
   readonly switchToExitMs?: number;
@@ -65,54 +91,51 @@ export interface StormRow {
 export interface MigrateBenchReport {
   readonly benchmark: 'migrate';
   readonly machine: MachineInfo;
+  /** Load average when the run ended (machine.loadAvg is the start). */
+  readonly loadAvgAfter: readonly number[];
+  /** The open file limit the run had. */
+  readonly fdLimit: number;
   readonly options: MigrateBenchOptions;
   readonly idle: readonly IdleRow[];
   readonly storm: readonly StormRow[];
 }
 
-/** Open n connections in batches, each with one request answered: idle keep-alive connections. */
-async function openIdle(port: number, n: number): Promise<{ clients: KeepAliveClient[]; failed: number }> {
-  const clients: KeepAliveClient[] = [];
+/** LIVE_RELOADS live reloads one after the other, then a request on every connection. */
+async function liveReloads(proxy: HandoffProxy, clients: readonly KeepAliveClient[]): Promise<LiveIdleRow> {
+  const client: number[] = [];
+  const master: number[] = [];
   let failed = 0;
-  for (let start = 0; start < n; start += BATCH) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(BATCH, n - start) }, async () => {
-        try {
-          const c = await KeepAliveClient.open(port, 10_000);
-          const o = await c.request('/', 10_000);
-          if (o.ok && c.usable) return c;
-          c.destroy();
-        } catch {
-          // counted below
-        }
-        return undefined;
-      }),
-    );
-    for (const c of batch) {
-      if (c) clients.push(c);
-      else failed++;
+  let otherKinds = 0;
+  for (let i = 0; i < LIVE_RELOADS; i++) {
+    const t0 = performance.now();
+    try {
+      const a = await proxy.reload();
+      client.push(performance.now() - t0);
+      if (a.durationMs !== undefined) master.push(a.durationMs);
+      if (a.kind !== 'live') otherKinds++;
+    } catch (err) {
+      failed++;
+      progress(`migrate: live reload failed: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  return { clients, failed };
+  const after = await requestEach(clients, proxy.variant);
+  return {
+    reloads: LIVE_RELOADS,
+    failed,
+    otherKinds,
+    clientP50Ms: round(percentile(client, 50), 1),
+    clientMaxMs: round(Math.max(...client), 1),
+    masterP50Ms: round(percentile(master, 50), 1),
+    masterMaxMs: round(Math.max(...master), 1),
+    afterOk: after.ok,
+    afterFromNewest: after.fromVariant,
+    afterFailed: after.failed,
+  };
 }
 
-async function requestEach(clients: readonly KeepAliveClient[]): Promise<{ ok: number; failed: Partial<Record<FailureKind, number>> }> {
-  let ok = 0;
-  const failed: Partial<Record<FailureKind, number>> = {};
-  for (let start = 0; start < clients.length; start += BATCH) {
-    const outcomes = await Promise.all(clients.slice(start, start + BATCH).map((c) => c.request('/', 10_000)));
-    for (const o of outcomes) {
-      if (o.ok) ok++;
-      else failed[o.failure ?? 'error'] = (failed[o.failure ?? 'error'] ?? 0) + 1;
-    }
-  }
-  return { ok, failed };
-}
-
-async function idleRow(backend: BackendProcess, n: number): Promise<IdleRow> {
-  // The benchmark holds n client sockets; the worker holds n more plus its upstream pool.
-  const limit = openFileLimit();
-  if (limit < n + 500) return { connections: n, skipped: `ulimit -n is ${limit}: need at least ${n + 500} (raise it with ulimit -n)` };
+async function idleRow(backend: BackendProcess, n: number, fdLimit: number): Promise<IdleRow> {
+  // The benchmark holds n client sockets; the workers hold n more plus their upstream pools.
+  if (fdLimit < n + FD_MARGIN) return { connections: n, skipped: `the open file limit is ${fdLimit} (ulimit -Hn; Node raises the soft one to it): need at least ${n + FD_MARGIN}` };
   progress(`migrate: ${n} idle keep-alive connections`);
   const proxy = await startHandoff({ workers: WORKERS, backendPort: backend.port });
   let clients: KeepAliveClient[] = [];
@@ -120,11 +143,14 @@ async function idleRow(backend: BackendProcess, n: number): Promise<IdleRow> {
     await waitForOk(proxy.port);
     const opened = await openIdle(proxy.port, n);
     clients = opened.clients;
+    progress(`migrate: ${n} connections: ${LIVE_RELOADS} live reloads`);
+    const live = await liveReloads(proxy, clients);
     // Wait for a quiet master (only the active generation) and take its workers.
     for (let i = 0; i < 500 && proxy.pids().length > 1 + WORKERS; i++) await delay(10);
     const oldWorkers = proxy.pids().filter((p) => p !== proxy.masterPid);
+    progress(`migrate: ${n} connections: a process reload`);
     const t0 = performance.now();
-    await proxy.reload();
+    await proxy.reload({ restart: true });
     const switched = performance.now();
     let exited = NaN;
     // Drain timeout 30s plus the master's grace: past 45 s the number would be meaningless.
@@ -144,6 +170,7 @@ async function idleRow(backend: BackendProcess, n: number): Promise<IdleRow> {
     return {
       connections: n,
       setupFailed: opened.failed,
+      live,
       reloadMs: round(switched - t0, 1),
       switchToExitMs: round(exited - switched, 1),
       requestToExitMs: round(exited - t0, 1),
@@ -160,9 +187,15 @@ async function idleRow(backend: BackendProcess, n: number): Promise<IdleRow> {
   }
 }
 
-async function stormRow(label: string, start: () => Promise<ProxyUnderTest>, o: MigrateBenchOptions): Promise<StormRow> {
+/** `reload` sends one reload request to the proxy `start` gave (default: its plain reload). */
+async function stormRow<P extends ProxyUnderTest>(
+  label: string,
+  start: () => Promise<P>,
+  o: MigrateBenchOptions,
+  reload: (proxy: P) => Promise<ReloadAnswer> = (proxy) => proxy.reload(),
+): Promise<StormRow> {
   progress(`migrate: storm against ${label}: ${o.clients} keep-alive clients, a reload every ${STORM_INTERVAL_MS} ms for ${o.stormMs} ms`);
-  let proxy: ProxyUnderTest | undefined;
+  let proxy: P | undefined;
   try {
     proxy = await start();
     await waitForOk(proxy.port);
@@ -170,7 +203,8 @@ async function stormRow(label: string, start: () => Promise<ProxyUnderTest>, o: 
     const sampler = sampleProcessTree(proxy.masterPid, 250);
     const fleet = startClientFleet(proxy.port, o.clients);
     await delay(500); // every client connected and busy before the first reload
-    const storm = startReloadStorm(proxy, STORM_INTERVAL_MS);
+    const p = proxy;
+    const storm = startReloadStorm(() => reload(p), STORM_INTERVAL_MS);
     await delay(o.stormMs);
     const reloads = await storm.stop();
     await delay(500); // let the last reload take effect with clients still running
@@ -196,12 +230,15 @@ async function stormRow(label: string, start: () => Promise<ProxyUnderTest>, o: 
 
 export async function runMigrateBench(o: MigrateBenchOptions = MIGRATE_DEFAULTS): Promise<MigrateBenchReport> {
   const machine = machineInfo();
+  const fdLimit = openFileLimit();
   const backend = await startFastBackend();
   const idle: IdleRow[] = [];
   const storm: StormRow[] = [];
   try {
-    for (const n of o.counts) idle.push(await idleRow(backend, n));
-    storm.push(await stormRow(`handoff (${WORKERS} workers)`, () => startHandoff({ workers: WORKERS, backendPort: backend.port }), o));
+    for (const n of o.counts) idle.push(await idleRow(backend, n, fdLimit));
+    const handoff = () => startHandoff({ workers: WORKERS, backendPort: backend.port });
+    storm.push(await stormRow(`handoff (${WORKERS} workers), live`, handoff, o, (h) => h.reload()));
+    storm.push(await stormRow(`handoff (${WORKERS} workers), process`, handoff, o, (h) => h.reload({ restart: true })));
     if (haproxyInstalled()) storm.push(await stormRow('haproxy -W (nbthread 2), SIGUSR2', () => startHaproxy(backend.port, 2), o));
     else storm.push({ label: 'haproxy', skipped: 'haproxy not installed' });
     if (nginxInstalled()) storm.push(await stormRow('nginx (2 workers), SIGHUP', () => startNginx(backend.port, 2), o));
@@ -209,7 +246,7 @@ export async function runMigrateBench(o: MigrateBenchOptions = MIGRATE_DEFAULTS)
   } finally {
     await backend.stop();
   }
-  return { benchmark: 'migrate', machine, options: o, idle, storm };
+  return { benchmark: 'migrate', machine, loadAvgAfter: loadAverage(), fdLimit, options: o, idle, storm };
 }
 
 function kinds(f: Readonly<Partial<Record<FailureKind, number>>> | undefined): string {
@@ -218,6 +255,19 @@ function kinds(f: Readonly<Partial<Record<FailureKind, number>>> | undefined): s
 }
 
 export function formatMigrateReport(r: MigrateBenchReport): string {
+  const liveRows = r.idle.map((x) => {
+    const l = x.live;
+    if (x.skipped || !l) return [formatCount(x.connections), 'skipped', '', '', '', '', ''];
+    return [
+      formatCount(x.connections),
+      formatMs(l.masterP50Ms),
+      formatMs(l.masterMaxMs),
+      formatMs(l.clientP50Ms),
+      formatMs(l.clientMaxMs),
+      `${l.reloads - l.failed} live${l.otherKinds ? ` (${l.otherKinds} not live)` : ''}${l.failed ? `, ${l.failed} failed` : ''}`,
+      `${formatCount(l.afterOk)} ok (${formatCount(l.afterFromNewest)} newest config), failed: ${kinds(l.afterFailed)}`,
+    ];
+  });
   const idleRows = r.idle.map((x) => {
     if (x.skipped) return [formatCount(x.connections), 'skipped', '', '', '', '', ''];
     const d = x.drained;
@@ -248,8 +298,12 @@ export function formatMigrateReport(r: MigrateBenchReport): string {
   return [
     `bench:migrate: connection migration (handoff ${WORKERS} workers, fast backend, access log off)`,
     describeMachine(r.machine),
+    `load average at the end: ${r.loadAvgAfter.join(' ')}; open file limit ${r.fdLimit}`,
     '',
-    '1. idle keep-alive connections at one reload: from the reload returning to the exit of the last old worker',
+    `1a. live reloads with idle keep-alive connections open: ${LIVE_RELOADS} reloads one after the other per row, request to "new config in force"`,
+    formatTable(['connections', 'master p50', 'master max', 'client p50', 'client max', 'reloads', 'a request on each after'], liveRows),
+    '',
+    '1b. idle keep-alive connections at one process reload (--restart): from the reload returning to the exit of the last old worker',
     formatTable(['connections', 'reload', 'switch -> old gen exit', 'request -> old gen exit', 'migrated / closed idle / timed out / killed', 'a request on each after', 'setup failed'], idleRows),
     ...r.idle.filter((x) => x.skipped).map((x) => `${x.connections} connections: skipped: ${x.skipped}`),
     '',

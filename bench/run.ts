@@ -5,26 +5,33 @@
 import { parse, UsageError } from '../src/cli/args.js';
 import { formatHttpReport, HTTP_DEFAULTS, runHttpBench } from './http.js';
 import { formatMigrateReport, MIGRATE_DEFAULTS, runMigrateBench } from './migrate.js';
-import { formatReloadReport, RELOAD_DEFAULTS, runReloadBench } from './reload.js';
+import { RELOAD_DEFAULTS, runReloadBench, type BackendChoice } from './reload.js';
+import { formatReloadReport } from './reload-report.js';
 import { killAllServicesNow, stopAllServices } from './support/service-process.js';
 
 const HELP = `usage: node dist/bench/run.js [all|http|reload|migrate] [options]
 
   http      requests/s, p50/p99, CPU per request: direct, handoff 1 and 2 workers, HAProxy, nginx
-  reload    reload latency (1 and 2 workers); memory and processes during a reload storm under
-            load; requests/s under the storm as a ratio of requests/s without one
-  migrate   switch-to-exit time of the old generation with 100/1,000/5,000 idle keep-alive
-            connections; client errors under a 10 reloads/s storm, handoff vs HAProxy vs nginx
+  reload    every reload changes the config; live and process (--restart) variants: reload latency
+            (1 and 2 workers); requests/s under a reload every 100 ms as a ratio of requests/s
+            without reloads (interleaved rounds, medians); memory and processes during a process
+            reload storm under load; worker memory over 10,000 live applies
+  migrate   with 100/1,000/10,000 idle keep-alive connections: live reload time, and the old
+            generation's switch-to-exit time at a process reload; client errors under a 10
+            reloads/s storm, handoff (live, process) vs HAProxy vs nginx
   all       the three, one after the other (the default)
 
 options (durations: 10s, 2m, 500ms, or a number of seconds):
   --duration D      http: measured time per target (default 10s)
-                    reload: the sustained storm (default 60s; the issue's figure is --duration 300)
+                    reload: the sustained process-reload storm (default 30s; the issue's figure is --duration 300)
                     migrate: the storm per proxy (default 15s)
   --warmup D        http: warm-up per target (default 2s)
-  --baseline D      reload: each requests/s comparison run, without and with reloads (default 10s)
+  --baseline D      reload: each requests/s comparison run, without and with reloads (default 5s)
+  --rounds N        reload: rounds of the requests/s comparison (default 3)
   --reloads N       reload: reloads per latency series (default 100)
-  --counts LIST     migrate: idle connection counts (default 100,1000,5000)
+  --applies N       reload: live applies of the worker memory series (default 10000)
+  --backend B       reload: nginx (static page, the default) or fast (raw net.Server)
+  --counts LIST     migrate: idle connection counts (default 100,1000,10000)
   --connections N   http and reload: wrk connections (default 64); migrate: storm clients (default 64)
   --json            print the report as JSON on stdout (progress stays on stderr)`;
 
@@ -54,6 +61,9 @@ async function main(argv: string[]): Promise<number> {
       warmup: { type: 'string' },
       baseline: { type: 'string' },
       reloads: { type: 'string' },
+      rounds: { type: 'string' },
+      applies: { type: 'string' },
+      backend: { type: 'string' },
       counts: { type: 'string' },
       connections: { type: 'string' },
       json: { type: 'boolean' },
@@ -87,8 +97,12 @@ async function main(argv: string[]): Promise<number> {
       });
       print(formatHttpReport(r), r);
     } else if (b === 'reload') {
+      if (values.backend !== undefined && values.backend !== 'nginx' && values.backend !== 'fast') throw new UsageError(`--backend expects nginx or fast, got '${values.backend}'`);
       const r = await runReloadBench({
         reloads: intOption('reloads', values.reloads, RELOAD_DEFAULTS.reloads, 1, 100_000),
+        rounds: intOption('rounds', values.rounds, RELOAD_DEFAULTS.rounds, 1, 100),
+        applies: intOption('applies', values.applies, RELOAD_DEFAULTS.applies, 10, 1_000_000),
+        backend: (values.backend as BackendChoice | undefined) ?? RELOAD_DEFAULTS.backend,
         stormMs: durationOption('duration', values.duration, RELOAD_DEFAULTS.stormMs),
         baselineMs: durationOption('baseline', values.baseline, RELOAD_DEFAULTS.baselineMs),
         connections: intOption('connections', values.connections, RELOAD_DEFAULTS.connections, 1, 10_000),

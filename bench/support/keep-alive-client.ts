@@ -10,6 +10,8 @@ export interface RequestOutcome {
   readonly status?: number;
   readonly failure?: FailureKind;
   readonly ms: number;
+  /** The response head (status line and headers), when a response came. */
+  readonly head?: string;
 }
 
 interface Pending {
@@ -21,7 +23,7 @@ interface Pending {
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 /** The complete response at the start of buf (head and body), or undefined while more bytes are needed. */
-function completeLength(buf: Buffer): { length: number; status: number; close: boolean; untilEof: boolean } | undefined {
+function completeLength(buf: Buffer): { length: number; status: number; close: boolean; untilEof: boolean; head: string } | undefined {
   const headEnd = buf.indexOf(HEAD_END);
   if (headEnd === -1) return undefined;
   const head = buf.toString('latin1', 0, headEnd);
@@ -31,7 +33,7 @@ function completeLength(buf: Buffer): { length: number; status: number; close: b
   const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
   if (cl) {
     const length = bodyStart + Number(cl[1]);
-    return buf.length >= length ? { length, status, close, untilEof: false } : undefined;
+    return buf.length >= length ? { length, status, close, untilEof: false, head } : undefined;
   }
   if (/\r\ntransfer-encoding:[^\r]*chunked/i.test(head)) {
     let at = bodyStart;
@@ -39,12 +41,12 @@ function completeLength(buf: Buffer): { length: number; status: number; close: b
       const lineEnd = buf.indexOf('\r\n', at, 'latin1');
       if (lineEnd === -1) return undefined;
       const size = parseInt(buf.toString('latin1', at, lineEnd), 16);
-      if (Number.isNaN(size)) return { length: buf.length, status, close: true, untilEof: false };
+      if (Number.isNaN(size)) return { length: buf.length, status, close: true, untilEof: false, head };
       if (size === 0) {
         const end = buf.indexOf(HEAD_END, lineEnd, 'latin1');
         // No trailers: "0\r\n\r\n"; with trailers, up to the blank line.
-        if (buf.length >= lineEnd + 4 && buf.toString('latin1', lineEnd, lineEnd + 4) === '\r\n\r\n') return { length: lineEnd + 4, status, close, untilEof: false };
-        return end === -1 ? undefined : { length: end + 4, status, close, untilEof: false };
+        if (buf.length >= lineEnd + 4 && buf.toString('latin1', lineEnd, lineEnd + 4) === '\r\n\r\n') return { length: lineEnd + 4, status, close, untilEof: false, head };
+        return end === -1 ? undefined : { length: end + 4, status, close, untilEof: false, head };
       }
       at = lineEnd + 2 + size + 2;
       if (buf.length < at) return undefined;
@@ -52,8 +54,8 @@ function completeLength(buf: Buffer): { length: number; status: number; close: b
     return undefined;
   }
   // 204/304 have no body; otherwise the body runs until the server closes.
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return { length: bodyStart, status, close, untilEof: false };
-  return { length: buf.length, status, close: true, untilEof: true };
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return { length: bodyStart, status, close, untilEof: false, head };
+  return { length: buf.length, status, close: true, untilEof: true, head };
 }
 
 export class KeepAliveClient {
@@ -138,14 +140,14 @@ export class KeepAliveClient {
     this.buf = this.buf.subarray(r.length);
     if (r.close) this.closeAfterResponse = true;
     const ms = performance.now() - this.pending.started;
-    this.finish(r.status === 200 ? { ok: true, status: r.status, ms } : { ok: false, status: r.status, failure: 'status', ms });
+    this.finish(r.status === 200 ? { ok: true, status: r.status, ms, head: r.head } : { ok: false, status: r.status, failure: 'status', ms, head: r.head });
   }
 
   private onClose(kind: FailureKind): void {
     if (this.pending) {
       const r = completeLength(this.buf);
       const ms = performance.now() - this.pending.started;
-      if (r?.untilEof && kind === 'eof') this.finish(r.status === 200 ? { ok: true, status: r.status, ms } : { ok: false, status: r.status, failure: 'status', ms });
+      if (r?.untilEof && kind === 'eof') this.finish(r.status === 200 ? { ok: true, status: r.status, ms, head: r.head } : { ok: false, status: r.status, failure: 'status', ms, head: r.head });
       else this.finish({ ok: false, failure: kind, ms });
     }
     this.closed = true;

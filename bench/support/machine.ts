@@ -18,13 +18,18 @@ function version(cmd: string, args: string[], re: RegExp): string {
   return re.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'installed';
 }
 
+/** The 1, 5 and 15 minute load averages, rounded. */
+export function loadAverage(): number[] {
+  return os.loadavg().map((l) => Math.round(l * 100) / 100);
+}
+
 export function machineInfo(): MachineInfo {
   return {
     cores: os.availableParallelism(),
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
     node: process.version,
     kernel: os.release(),
-    loadAvg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    loadAvg: loadAverage(),
     tools: {
       wrk: version('wrk', ['-v'], /wrk (?:debian\/)?([\d.]+)/),
       haproxy: version('/usr/sbin/haproxy', ['-v'], /version ([\d.]+)/),

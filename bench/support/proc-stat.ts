@@ -86,13 +86,3 @@ export function rssBytes(pid: number): number {
     return 0;
   }
 }
-
-/** Open file descriptor limit of this process (soft). */
-export function openFileLimit(): number {
-  try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
-    return m?.[1] === 'unlimited' ? Infinity : Number(m?.[1] ?? 1024);
-  } catch {
-    return 1024;
-  }
-}

@@ -4,6 +4,8 @@ import { processTree } from './proc-stat.js';
 import type { ServiceProcess } from './service-process.js';
 
 export interface ReloadAnswer {
+  /** handoff: how the master applied it (live, process, unchanged); others: undefined. */
+  readonly kind?: 'live' | 'process' | 'unchanged';
   /** handoff: the generation now active; others: undefined (a signal has no answer). */
   readonly generation?: number;
   /** handoff: the master's own duration of the run; others: undefined. */
@@ -21,7 +23,7 @@ export interface ProxyUnderTest {
   readonly masterPid: number;
   /** The master and every live worker now. */
   pids(): number[];
-  /** handoff: resolves when the new generation is active; HAProxy/nginx: once the signal is sent. */
+  /** handoff: resolves when the new config is in force (a live apply); HAProxy/nginx: once the signal is sent. */
   reload(): Promise<ReloadAnswer>;
   /**
    * Reloads the proxy says it carried out since it started (handoff: generations started

@@ -3,7 +3,7 @@
 // or a control plane does. handoff coalesces what arrives during a run; HAProxy and nginx
 // get one signal per tick. In-flight requests are bounded so a stuck master cannot pile
 // them up without limit.
-import type { ProxyUnderTest } from './proxy.js';
+import type { ReloadAnswer } from './proxy.js';
 
 export interface StormResult {
   readonly requested: number;
@@ -12,20 +12,27 @@ export interface StormResult {
   /** Requests not sent because maxInFlight were still unanswered. */
   readonly skipped: number;
   readonly firstFailures: readonly string[];
-  /** handoff: the active generation after the first and the last answered reload. */
+  /** handoff: the config generation after the first and the last answered reload. */
   readonly generations?: { readonly first: number; readonly last: number };
-  /** Request-to-answer time of each answered reload (handoff: new generation active). */
+  /** handoff: answers by kind (live, process, unchanged). */
+  readonly kinds: Readonly<Record<string, number>>;
+  /** Request-to-answer time of each answered reload (handoff: new config in force). */
   readonly latencyMs: readonly number[];
+  /** handoff: the master's own duration of each answered run (durationMs). */
+  readonly masterMs: readonly number[];
 }
 
 export interface RunningStorm {
   stop(): Promise<StormResult>;
 }
 
-export function startReloadStorm(proxy: ProxyUnderTest, intervalMs: number, maxInFlight = 20): RunningStorm {
+/** `reload` is one reload request (a signal, or a control request that changes the config). */
+export function startReloadStorm(reload: () => Promise<ReloadAnswer>, intervalMs: number, maxInFlight = 20): RunningStorm {
   const started = performance.now();
   const inFlight = new Set<Promise<void>>();
   const latencyMs: number[] = [];
+  const masterMs: number[] = [];
+  const kinds: Record<string, number> = {};
   const firstFailures: string[] = [];
   let requested = 0;
   let answered = 0;
@@ -43,10 +50,12 @@ export function startReloadStorm(proxy: ProxyUnderTest, intervalMs: number, maxI
     }
     requested++;
     const t0 = performance.now();
-    const p = proxy.reload().then(
+    const p = reload().then(
       (a) => {
         answered++;
         latencyMs.push(performance.now() - t0);
+        if (a.durationMs !== undefined) masterMs.push(a.durationMs);
+        if (a.kind !== undefined) kinds[a.kind] = (kinds[a.kind] ?? 0) + 1;
         if (a.generation !== undefined) {
           firstGen ??= a.generation;
           lastGen = Math.max(lastGen ?? 0, a.generation);
@@ -79,7 +88,9 @@ export function startReloadStorm(proxy: ProxyUnderTest, intervalMs: number, maxI
         skipped,
         firstFailures,
         generations: firstGen === undefined ? undefined : { first: firstGen, last: lastGen ?? firstGen },
+        kinds,
         latencyMs,
+        masterMs,
       };
     },
   };

@@ -34,3 +34,11 @@ export function formatRatio(r: number): string {
 export function formatMiB(bytes: number): string {
   return Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MiB` : '-';
 }
+
+/** The median (the mean of the middle two for an even count); NaN for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
