@@ -10,7 +10,9 @@ import { fixture, running, stormJson, summary } from './storm-run.js';
 
 after(() => stopAll());
 
-const common = ['--frontend', '127.0.0.1:${port.web}', '--route', 'a.storm.test=a', '--probe-host', 'new.storm.test', '--probe-after', '500ms', '--interval', '200ms', '--reloads', '5', '--rate', '50', '--probe', '10', '--drain-deadline', '5s'];
+// HAProxy and nginx reload on a signal with no word of when they are done: the probes wait
+// long enough for a reload to finish on a loaded machine (the test files run two at a time).
+const common = ['--frontend', '127.0.0.1:${port.web}', '--route', 'a.storm.test=a', '--probe-host', 'new.storm.test', '--probe-after', '3s', '--interval', '200ms', '--reloads', '5', '--rate', '50', '--probe', '10', '--drain-deadline', '5s'];
 
 async function check(args: string[]): Promise<void> {
   const { code, report, stderr } = await stormJson(args);
