@@ -96,7 +96,7 @@ Try, in another terminal:
   curl -i http://app.localhost:${ports.web}/hello                   # *.localhost resolves to loopback
   bash -c 'exec 3<>/dev/tcp/127.0.0.1/${ports.tcp}; echo hello >&3; head -1 <&3'   # TCP echo through handoff
   npx handoff status                                                   # generations, workers, listeners
-  npx handoff reload                                                   # a new generation; no client notices
+  npx handoff reload                                                   # applies an edited config live; no client notices
 The config is ${configFile}: edit it, then reload. Ctrl-C stops (gracefully).`;
   return {
     configFile,
