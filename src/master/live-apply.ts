@@ -46,7 +46,9 @@ export async function applyToWorkers(workers: readonly WorkerProcess[], req: App
   const id = nextApplyId++;
   const keys = listenerKeysOf(req.config);
   const prepared = await Promise.allSettled(
-    workers.map((w) => {
+    // async: a missing socket rejects this worker's prepare (and so aborts everywhere)
+    // instead of throwing past the workers already asked to prepare.
+    workers.map(async (w) => {
       const added = keys.filter((k) => !w.listenerKeys.has(k)).map((key) => {
         const l = req.listeners.get(key);
         if (!l) throw new Error(`no listening socket for ${key}`);
