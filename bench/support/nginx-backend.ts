@@ -5,26 +5,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendProcess } from './fast-backend-process.js';
-import { NGINX_BIN } from './nginx-proxy.js';
+import { NGINX_BIN, nginxPreamble } from './nginx-proxy.js';
 import { freePort, waitForListen } from './ports.js';
 import { startService } from './service-process.js';
 
 const PAGE = `<!doctype html>\n<title>bench</title>\n<p>${'handoff bench page. '.repeat(48)}</p>\n`;
 
 export function nginxBackendConfig(dir: string, port: number): string {
-  const root = process.getuid?.() === 0;
   return [
-    ...(root ? ['user root;'] : []),
-    'worker_processes 1;',
-    `pid ${join(dir, 'nginx.pid')};`,
-    'error_log stderr warn;',
-    'events { worker_connections 8192; }',
-    'http {',
-    '  access_log off;',
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, t)};`),
-    // handoff keeps its server connections; nginx would close each after 1000 requests.
-    '  keepalive_requests 1000000;',
-    '  keepalive_timeout 60s;',
+    ...nginxPreamble(dir, 1, 'warn'),
     '  server {',
     `    listen 127.0.0.1:${port} backlog=4096;`,
     `    root ${join(dir, 'www')};`,

@@ -13,15 +13,19 @@ export function nginxInstalled(): boolean {
   return existsSync(NGINX_BIN);
 }
 
-export function nginxConfig(dir: string, port: number, backendPort: number, workers: number): string {
+/**
+ * The part every nginx of the benches shares: main context and the start of `http` (temp
+ * folders in `dir`, no access log, keep-alive connections that are never closed for their
+ * request count). The caller adds its `upstream`/`server` blocks and the closing brace.
+ */
+export function nginxPreamble(dir: string, workers: number, errorLevel: 'notice' | 'warn'): string[] {
   const root = process.getuid?.() === 0;
   return [
     // As root nginx would switch its workers to "nobody", who cannot use our temp folder.
     ...(root ? ['user root;'] : []),
     `worker_processes ${workers};`,
     `pid ${join(dir, 'nginx.pid')};`,
-    // notice: the "reconfiguring" line of each reload it carries out is how reloads are counted.
-    'error_log stderr notice;',
+    `error_log stderr ${errorLevel};`,
     'events { worker_connections 8192; }',
     'http {',
     '  access_log off;',
@@ -29,6 +33,13 @@ export function nginxConfig(dir: string, port: number, backendPort: number, work
     // nginx closes a client connection after 1000 requests by default; HAProxy and handoff do not.
     '  keepalive_requests 1000000;',
     '  keepalive_timeout 60s;',
+  ];
+}
+
+export function nginxConfig(dir: string, port: number, backendPort: number, workers: number): string {
+  return [
+    // notice: the "reconfiguring" line of each reload it carries out is how reloads are counted.
+    ...nginxPreamble(dir, workers, 'notice'),
     '  upstream app {',
     `    server 127.0.0.1:${backendPort};`,
     '    keepalive 128;',
