@@ -16,7 +16,7 @@ import { handoffConfig, type HandoffConfigOptions } from './handoff-config.js';
 import { freePort, waitForListen } from './ports.js';
 import { processTree } from './proc-stat.js';
 import type { ProxyUnderTest, ReloadAnswer } from './proxy.js';
-import { startService } from './service-process.js';
+import { startService, untilReady } from './service-process.js';
 
 /** dist/src/cli/entry.js of the build this benchmark was compiled with. */
 export const HANDOFF_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'entry.js');
@@ -57,13 +57,10 @@ export async function startHandoff(o: HandoffOptions): Promise<HandoffProxy> {
   writeFileSync(file, handoffConfig(port, o, variant));
   const service = startService('handoff', process.execPath, [HANDOFF_ENTRY, 'start', '-f', file], { stopSignal: 'SIGQUIT' });
   void service.exited.then(() => rmSync(dir, { recursive: true, force: true }));
-  try {
+  await untilReady(service, async () => {
     await service.waitFor(/handoff started/, 30_000);
     await waitForListen(port);
-  } catch (err) {
-    await service.stop('SIGKILL');
-    throw err;
-  }
+  });
   const status = async (): Promise<StatusReport> => {
     const res = await controlRequest(control, { type: 'status' }, 30_000);
     if (!res.ok || res.type !== 'status') throw new Error(`handoff status failed: ${res.ok ? res.type : res.error}`);

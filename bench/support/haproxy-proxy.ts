@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForListen } from './ports.js';
 import { signalReloadedProxy, type ProxyUnderTest } from './proxy.js';
-import { startService } from './service-process.js';
+import { startService, untilReady } from './service-process.js';
 
 export const HAPROXY_BIN = '/usr/sbin/haproxy';
 
@@ -49,11 +49,6 @@ export async function startHaproxy(backendPort: number, threads = 2): Promise<Pr
     countLines: { reloads: /Reloading HAProxy/ },
   });
   void service.exited.then(() => rmSync(dir, { recursive: true, force: true }));
-  try {
-    await waitForListen(port);
-  } catch (err) {
-    await service.stop('SIGKILL');
-    throw err;
-  }
+  await untilReady(service, () => waitForListen(port));
   return signalReloadedProxy(service, { label: `haproxy (nbthread ${threads})`, kind: 'haproxy', port, signal: 'SIGUSR2' });
 }

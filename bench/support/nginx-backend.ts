@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { BackendProcess } from './fast-backend-process.js';
 import { NGINX_BIN, nginxPreamble } from './nginx-proxy.js';
 import { freePort, waitForListen } from './ports.js';
-import { startService } from './service-process.js';
+import { startService, untilReady } from './service-process.js';
 
 const PAGE = `<!doctype html>\n<title>bench</title>\n<p>${'handoff bench page. '.repeat(48)}</p>\n`;
 
@@ -33,11 +33,6 @@ export async function startNginxBackend(): Promise<BackendProcess> {
   writeFileSync(file, nginxBackendConfig(dir, port));
   const service = startService('nginx-backend', NGINX_BIN, ['-p', dir, '-e', 'stderr', '-c', file, '-g', 'daemon off;'], { stopSignal: 'SIGTERM' });
   void service.exited.then(() => rmSync(dir, { recursive: true, force: true }));
-  try {
-    await waitForListen(port);
-  } catch (err) {
-    await service.stop('SIGKILL');
-    throw err;
-  }
+  await untilReady(service, () => waitForListen(port));
   return { label: 'nginx static (1 worker, 1 KiB page)', port, pid: service.pid, service, stop: () => service.stop('SIGTERM') };
 }

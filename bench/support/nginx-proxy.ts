@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForListen } from './ports.js';
 import { signalReloadedProxy, type ProxyUnderTest } from './proxy.js';
-import { startService } from './service-process.js';
+import { startService, untilReady } from './service-process.js';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
 
@@ -68,11 +68,6 @@ export async function startNginx(backendPort: number, workers = 2): Promise<Prox
     countLines: { reloads: /\(SIGHUP\) received.*reconfiguring/ },
   });
   void service.exited.then(() => rmSync(dir, { recursive: true, force: true }));
-  try {
-    await waitForListen(port);
-  } catch (err) {
-    await service.stop('SIGKILL');
-    throw err;
-  }
+  await untilReady(service, () => waitForListen(port));
   return signalReloadedProxy(service, { label: `nginx (${workers} workers)`, kind: 'nginx', port, signal: 'SIGHUP' });
 }

@@ -138,3 +138,13 @@ export function killAllServicesNow(): void {
   }
   running.clear();
 }
+
+/** Wait until `ready` resolves; a service that never comes up is killed (its whole group) and the error rethrown. */
+export async function untilReady(service: ServiceProcess, ready: () => Promise<unknown>): Promise<void> {
+  try {
+    await ready();
+  } catch (err) {
+    await service.stop('SIGKILL');
+    throw err;
+  }
+}
