@@ -38,7 +38,10 @@ const response = Buffer.from(
   'latin1',
 );
 
-const chunkedBody = Buffer.from(`400;name=value\r\n${'x'.repeat(1024)}\r\n200\r\n${'y'.repeat(512)}\r\n0\r\nX-Checksum: abc\r\n\r\n`, 'latin1');
+const chunkedBody = Buffer.from(
+  `400;name=value\r\n${'x'.repeat(1024)}\r\n200\r\n${'y'.repeat(512)}\r\n0\r\nX-Checksum: abc\r\n\r\n`,
+  'latin1',
+);
 
 const iterations = Number(process.argv[2] ?? 200_000);
 if (!Number.isInteger(iterations) || iterations < 1) {

@@ -118,7 +118,8 @@ export async function runHttpBench(o: HttpBenchOptions = HTTP_DEFAULTS): Promise
   const backend = await startFastBackend();
   const rows: HttpRow[] = [];
   try {
-    for (const target of ['direct', 'handoff-1', 'handoff-2', 'haproxy', 'nginx'] as const) rows.push(await measure(target, backend, gen, o));
+    for (const target of ['direct', 'handoff-1', 'handoff-2', 'haproxy', 'nginx'] as const)
+      rows.push(await measure(target, backend, gen, o));
   } finally {
     await backend.stop();
   }
@@ -127,13 +128,31 @@ export async function runHttpBench(o: HttpBenchOptions = HTTP_DEFAULTS): Promise
   const rpsRatio = h2 && ha ? h2.rps / ha.rps : NaN;
   const p99Ratio = h2 && ha ? h2.latencyMs.p99 / ha.latencyMs.p99 : NaN;
   const met = h2 && ha ? rpsRatio >= 0.75 && p99Ratio <= 2 : undefined;
-  return { benchmark: 'http', machine, loadGenerator: gen.name, options: o, rows, target: { rpsRatio: round(rpsRatio, 4), p99Ratio: round(p99Ratio, 3), met } };
+  return {
+    benchmark: 'http',
+    machine,
+    loadGenerator: gen.name,
+    options: o,
+    rows,
+    target: { rpsRatio: round(rpsRatio, 4), p99Ratio: round(p99Ratio, 3), met },
+  };
 }
 
 export function formatHttpReport(r: HttpBenchReport): string {
   const ha = r.rows.find((x) => x.target === 'haproxy')?.load;
   const direct = r.rows.find((x) => x.target === 'direct')?.load;
-  const header = ['target', 'req/s', 'p50', 'p99', 'proxy CPU µs/req', 'backend CPU µs/req', 'errors', 'req/s vs haproxy', 'p99 vs haproxy', 'req/s vs direct'];
+  const header = [
+    'target',
+    'req/s',
+    'p50',
+    'p99',
+    'proxy CPU µs/req',
+    'backend CPU µs/req',
+    'errors',
+    'req/s vs haproxy',
+    'p99 vs haproxy',
+    'req/s vs direct',
+  ];
   const rows = r.rows.map((row) => {
     const l = row.load;
     if (!l) return [row.label, 'skipped', '', '', '', '', '', '', '', ''];
@@ -166,6 +185,6 @@ export function formatHttpReport(r: HttpBenchReport): string {
     ...r.rows.filter((row) => row.skipped).map((row) => `${row.label}: skipped: ${row.skipped}`),
     '',
     verdict,
-    'CPU µs/req: utime+stime of all the proxy\'s processes (master and workers) over the measured run, divided by the requests the load generator counted.',
+    "CPU µs/req: utime+stime of all the proxy's processes (master and workers) over the measured run, divided by the requests the load generator counted.",
   ].join('\n');
 }

@@ -135,7 +135,11 @@ async function liveReloads(proxy: HandoffProxy, clients: readonly KeepAliveClien
 
 async function idleRow(backend: BackendProcess, n: number, fdLimit: number): Promise<IdleRow> {
   // The benchmark holds n client sockets; the workers hold n more plus their upstream pools.
-  if (fdLimit < n + FD_MARGIN) return { connections: n, skipped: `the open file limit is ${fdLimit} (ulimit -Hn; Node raises the soft one to it): need at least ${n + FD_MARGIN}` };
+  if (fdLimit < n + FD_MARGIN)
+    return {
+      connections: n,
+      skipped: `the open file limit is ${fdLimit} (ulimit -Hn; Node raises the soft one to it): need at least ${n + FD_MARGIN}`,
+    };
   progress(`migrate: ${n} idle keep-alive connections`);
   const proxy = await startHandoff({ workers: WORKERS, backendPort: backend.port });
   let clients: KeepAliveClient[] = [];
@@ -250,7 +254,9 @@ export async function runMigrateBench(o: MigrateBenchOptions = MIGRATE_DEFAULTS)
 }
 
 function kinds(f: Readonly<Partial<Record<FailureKind, number>>> | undefined): string {
-  const parts = Object.entries(f ?? {}).filter(([, v]) => (v ?? 0) > 0).map(([k, v]) => `${k} ${v}`);
+  const parts = Object.entries(f ?? {})
+    .filter(([, v]) => (v ?? 0) > 0)
+    .map(([k, v]) => `${k} ${v}`);
   return parts.length === 0 ? '0' : parts.join(', ');
 }
 
@@ -304,11 +310,25 @@ export function formatMigrateReport(r: MigrateBenchReport): string {
     formatTable(['connections', 'master p50', 'master max', 'client p50', 'client max', 'reloads', 'a request on each after'], liveRows),
     '',
     '1b. idle keep-alive connections at one process reload (--restart): from the reload returning to the exit of the last old worker',
-    formatTable(['connections', 'reload', 'switch -> old gen exit', 'request -> old gen exit', 'migrated / closed idle / timed out / killed', 'a request on each after', 'setup failed'], idleRows),
+    formatTable(
+      [
+        'connections',
+        'reload',
+        'switch -> old gen exit',
+        'request -> old gen exit',
+        'migrated / closed idle / timed out / killed',
+        'a request on each after',
+        'setup failed',
+      ],
+      idleRows,
+    ),
     ...r.idle.filter((x) => x.skipped).map((x) => `${x.connections} connections: skipped: ${x.skipped}`),
     '',
     `2. client errors under a reload storm: ${r.options.clients} keep-alive clients (sequential requests, no retries), a reload every ${STORM_INTERVAL_MS} ms for ${r.options.stormMs / 1000}s`,
-    formatTable(['proxy', 'requests', 'failed', 'failures by kind', 'reloads requested', 'reloads done', 'max processes', 'reconnects'], stormRows),
+    formatTable(
+      ['proxy', 'requests', 'failed', 'failures by kind', 'reloads requested', 'reloads done', 'max processes', 'reconnects'],
+      stormRows,
+    ),
     ...r.storm.filter((s) => s.skipped).map((s) => `${s.label}: skipped: ${s.skipped}`),
     'failure kinds: reset (ECONNRESET/EPIPE), eof (closed with a request in flight), timeout (5 s), status (non-200), refused (connect refused).',
     'reconnects: new connections after the server closed one between requests (not failures).',

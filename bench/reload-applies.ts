@@ -81,7 +81,9 @@ function lightLoad(port: number): { stop(): Promise<{ requests: number; failed: 
 }
 
 export async function runApplySeries(backend: BackendProcess, applies: number): Promise<ApplySeries> {
-  progress(`reload: ${applies} live applies (handoff apply), one after the other, sampling worker RSS every ${Math.max(1, Math.round(applies / 10))}`);
+  progress(
+    `reload: ${applies} live applies (handoff apply), one after the other, sampling worker RSS every ${Math.max(1, Math.round(applies / 10))}`,
+  );
   // The idle connections must outlive the series (handoff closes idle ones after 60 s by default).
   const proxy = await startHandoff({ workers: WORKERS, backendPort: backend.port, keepAlive: '1h' });
   let idle: KeepAliveClient[] = [];

@@ -56,7 +56,17 @@ export function formatReloadReport(r: ReloadBenchReport): string {
     `1. reload latency: request on the control socket to "new config in force", ${r.options.reloads} reloads per row, one at a time, no load`,
     formatTable(
       ['kind', 'workers', 'p50', 'p99', 'max', 'master p50', 'master p99', 'failed', 'other kind'],
-      r.latency.map((s) => [s.variant, String(s.workers), formatMs(s.p50Ms), formatMs(s.p99Ms), formatMs(s.maxMs), formatMs(s.masterP50Ms), formatMs(s.masterP99Ms), String(s.failed), String(s.otherKinds)]),
+      r.latency.map((s) => [
+        s.variant,
+        String(s.workers),
+        formatMs(s.p50Ms),
+        formatMs(s.p99Ms),
+        formatMs(s.maxMs),
+        formatMs(s.masterP50Ms),
+        formatMs(s.masterP99Ms),
+        String(s.failed),
+        String(s.otherKinds),
+      ]),
     ),
   ];
   if (r.ratio.length > 0) {
@@ -65,7 +75,19 @@ export function formatReloadReport(r: ReloadBenchReport): string {
       `2. requests/s under a reload every ${RATIO_INTERVAL_MS} ms: wrk ${r.options.connections} connections, handoff ${LOAD_WORKERS} workers; ` +
         `${r.options.rounds} rounds of ${r.options.baselineMs / 1000}s runs (none, live, process; order rotated each round), medians`,
       formatTable(
-        ['run', 'req/s', 'p99', 'vs no reloads', 'per round', 'wrk errors', 'reload answers', 'master p50', 'master p99', 'client p50', 'client p99'],
+        [
+          'run',
+          'req/s',
+          'p99',
+          'vs no reloads',
+          'per round',
+          'wrk errors',
+          'reload answers',
+          'master p50',
+          'master p99',
+          'client p50',
+          'client p99',
+        ],
         r.ratio.map((v) => [
           v.variant === 'none' ? 'no reloads' : `${v.variant} reloads`,
           formatCount(v.medianRps),
@@ -99,8 +121,20 @@ export function formatReloadReport(r: ReloadBenchReport): string {
       formatTable(
         ['', 'first', 'max', 'end of storm', 'after settling'],
         [
-          ['RSS, master + workers', formatMiB(st.rss.firstBytes), formatMiB(st.rss.maxBytes), formatMiB(st.rss.lastBytes), formatMiB(st.rss.afterSettleBytes)],
-          ['processes', String(st.samples[0]?.processes ?? '-'), String(st.processes.max), String(st.processes.last), String(st.processes.afterSettle)],
+          [
+            'RSS, master + workers',
+            formatMiB(st.rss.firstBytes),
+            formatMiB(st.rss.maxBytes),
+            formatMiB(st.rss.lastBytes),
+            formatMiB(st.rss.afterSettleBytes),
+          ],
+          [
+            'processes',
+            String(st.samples[0]?.processes ?? '-'),
+            String(st.processes.max),
+            String(st.processes.last),
+            String(st.processes.afterSettle),
+          ],
         ],
       ),
       `reload requests ${st.reloads.requested} (answered ${st.reloads.answered}: ${kindsText(st.reloads.kinds)}; failed ${st.reloads.failed}, skipped ${st.reloads.skipped}); ` +

@@ -42,7 +42,15 @@ export interface ReloadBenchOptions {
   readonly backend: BackendChoice;
 }
 
-export const RELOAD_DEFAULTS: ReloadBenchOptions = { reloads: 100, rounds: 3, baselineMs: 5_000, stormMs: 30_000, applies: 10_000, connections: 64, backend: 'nginx' };
+export const RELOAD_DEFAULTS: ReloadBenchOptions = {
+  reloads: 100,
+  rounds: 3,
+  baselineMs: 5_000,
+  stormMs: 30_000,
+  applies: 10_000,
+  connections: 64,
+  backend: 'nginx',
+};
 
 /** Part 2: the reload interval of the issue's target. */
 export const RATIO_INTERVAL_MS = 100;
@@ -179,7 +187,11 @@ function withoutSeries(s: StormResult): Omit<StormResult, 'latencyMs' | 'masterM
 }
 
 /** Part 2: rounds of (none, live, process), the order rotated each round; medians per variant. */
-async function ratioRuns(proxy: HandoffProxy, gen: LoadGenerator, o: ReloadBenchOptions): Promise<{ runs: RatioRun[]; summary: RatioVariantSummary[] }> {
+async function ratioRuns(
+  proxy: HandoffProxy,
+  gen: LoadGenerator,
+  o: ReloadBenchOptions,
+): Promise<{ runs: RatioRun[]; summary: RatioVariantSummary[] }> {
   const order: (ReloadVariant | 'none')[] = ['none', 'live', 'process'];
   const runs: RatioRun[] = [];
   const latencies = new Map<ReloadVariant, { client: number[]; master: number[] }>([
@@ -191,7 +203,9 @@ async function ratioRuns(proxy: HandoffProxy, gen: LoadGenerator, o: ReloadBench
       const variant = order[(k + round - 1) % order.length]!;
       await settle(proxy, LOAD_WORKERS, 40_000);
       await gen.run({ port: proxy.port, connections: o.connections, durationMs: WARMUP_MS });
-      progress(`reload: round ${round}/${o.rounds}: wrk ${o.baselineMs} ms, ${variant === 'none' ? 'no reloads' : `a ${variant} reload every ${RATIO_INTERVAL_MS} ms`}`);
+      progress(
+        `reload: round ${round}/${o.rounds}: wrk ${o.baselineMs} ms, ${variant === 'none' ? 'no reloads' : `a ${variant} reload every ${RATIO_INTERVAL_MS} ms`}`,
+      );
       if (variant === 'none') {
         runs.push({ round, variant, load: await gen.run({ port: proxy.port, connections: o.connections, durationMs: o.baselineMs }) });
         continue;
@@ -213,7 +227,10 @@ async function ratioRuns(proxy: HandoffProxy, gen: LoadGenerator, o: ReloadBench
       medianP99Ms: median(mine.map((r) => r.load.latencyMs.p99)),
       medianRatio: median(ratios),
       ratios: ratios.map((x) => round(x, 3)),
-      errors: mine.reduce((sum, r) => sum + r.load.errors.connect + r.load.errors.read + r.load.errors.write + r.load.errors.timeout + r.load.errors.status, 0),
+      errors: mine.reduce(
+        (sum, r) => sum + r.load.errors.connect + r.load.errors.read + r.load.errors.write + r.load.errors.timeout + r.load.errors.status,
+        0,
+      ),
     };
     if (variant === 'none') return base;
     const kinds: Record<string, number> = {};
@@ -235,7 +252,9 @@ async function ratioRuns(proxy: HandoffProxy, gen: LoadGenerator, o: ReloadBench
 
 /** Part 3: the process-reload storm under load, sampling memory and processes every second. */
 async function sustainedStorm(proxy: HandoffProxy, gen: LoadGenerator, o: ReloadBenchOptions): Promise<StormSummary> {
-  progress(`reload: sustained storm, ${o.stormMs} ms at ${1000 / STORM_INTERVAL_MS} process reloads/s under wrk load, sampling memory and processes`);
+  progress(
+    `reload: sustained storm, ${o.stormMs} ms at ${1000 / STORM_INTERVAL_MS} process reloads/s under wrk load, sampling memory and processes`,
+  );
   await settle(proxy, LOAD_WORKERS, 40_000);
   const genBefore = await proxy.activeGeneration();
   const sampler = sampleProcessTree(proxy.masterPid, 1_000);
@@ -252,7 +271,11 @@ async function sustainedStorm(proxy: HandoffProxy, gen: LoadGenerator, o: Reload
   return {
     durationMs: o.stormMs,
     load,
-    reloads: { ...withoutSeries(reloads), p50Ms: round(percentile(reloads.latencyMs, 50), 1), p99Ms: round(percentile(reloads.latencyMs, 99), 1) },
+    reloads: {
+      ...withoutSeries(reloads),
+      p50Ms: round(percentile(reloads.latencyMs, 50), 1),
+      p99Ms: round(percentile(reloads.latencyMs, 99), 1),
+    },
     generationsRun: genAfter - genBefore,
     rss: { firstBytes: rss[0] ?? NaN, maxBytes: Math.max(...rss), lastBytes: rss[rss.length - 1] ?? NaN, afterSettleBytes: after.rssBytes },
     processes: { min: Math.min(...procs), max: Math.max(...procs), last: procs[procs.length - 1] ?? NaN, afterSettle: after.processes },
@@ -278,7 +301,8 @@ export async function runReloadBench(o: ReloadBenchOptions = RELOAD_DEFAULTS): P
   let storm: StormSummary | undefined;
   let applies: ApplySeries | undefined;
   try {
-    for (const variant of ['live', 'process'] as const) for (const workers of [1, 2]) latency.push(await latencySeries(backend, variant, workers, o.reloads));
+    for (const variant of ['live', 'process'] as const)
+      for (const workers of [1, 2]) latency.push(await latencySeries(backend, variant, workers, o.reloads));
 
     const proxy = await startHandoff({ workers: LOAD_WORKERS, backendPort: backend.port });
     try {

@@ -49,7 +49,8 @@ function durationOption(name: string, value: string | undefined, fallback: numbe
 function intOption(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} expects an integer from ${min} to ${max}, got '${value}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} expects an integer from ${min} to ${max}, got '${value}'`);
   return n;
 }
 
@@ -75,9 +76,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const which = positionals[0] ?? 'all';
-  if (positionals.length > 1 || !['all', 'http', 'reload', 'migrate'].includes(which)) throw new UsageError(`unknown benchmark '${positionals.join(' ')}'`);
+  if (positionals.length > 1 || !['all', 'http', 'reload', 'migrate'].includes(which))
+    throw new UsageError(`unknown benchmark '${positionals.join(' ')}'`);
   const selected: Benchmark[] = which === 'all' ? ['http', 'reload', 'migrate'] : [which as Benchmark];
-  if (which === 'all' && values.duration !== undefined) throw new UsageError('--duration means something different per benchmark: run them one at a time to set it');
+  if (which === 'all' && values.duration !== undefined)
+    throw new UsageError('--duration means something different per benchmark: run them one at a time to set it');
 
   const counts =
     values.counts === undefined
@@ -97,7 +100,8 @@ async function main(argv: string[]): Promise<number> {
       });
       print(formatHttpReport(r), r);
     } else if (b === 'reload') {
-      if (values.backend !== undefined && values.backend !== 'nginx' && values.backend !== 'fast') throw new UsageError(`--backend expects nginx or fast, got '${values.backend}'`);
+      if (values.backend !== undefined && values.backend !== 'nginx' && values.backend !== 'fast')
+        throw new UsageError(`--backend expects nginx or fast, got '${values.backend}'`);
       const r = await runReloadBench({
         reloads: intOption('reloads', values.reloads, RELOAD_DEFAULTS.reloads, 1, 100_000),
         rounds: intOption('rounds', values.rounds, RELOAD_DEFAULTS.rounds, 1, 100),

@@ -59,16 +59,24 @@ backends:
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { duration: { type: 'string' }, interval: { type: 'string' }, 'restart-every': { type: 'string' }, json: { type: 'boolean' } });
-  const seconds = (v: string | undefined, d: number) => (v === undefined ? d : Number(/^(\d+)(m|s)?$/.exec(v)?.[1] ?? NaN) * (v.endsWith('m') ? 60 : 1));
+  const { values } = parse(argv, {
+    duration: { type: 'string' },
+    interval: { type: 'string' },
+    'restart-every': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const seconds = (v: string | undefined, d: number) =>
+    v === undefined ? d : Number(/^(\d+)(m|s)?$/.exec(v)?.[1] ?? NaN) * (v.endsWith('m') ? 60 : 1);
   const durationMs = seconds(values.duration, 30 * 60) * 1000;
   const intervalMs = seconds(values.interval, 1) * 1000;
   const restartEvery = Number(values['restart-every'] ?? 30);
-  if (!(durationMs > 0 && intervalMs > 0 && restartEvery > 0)) throw new Error('usage: soak [--duration 30m] [--interval 1s] [--restart-every 30] [--json]');
+  if (!(durationMs > 0 && intervalMs > 0 && restartEvery > 0))
+    throw new Error('usage: soak [--duration 30m] [--interval 1s] [--restart-every 30] [--json]');
 
   const dir = mkdtempSync(join(tmpdir(), 'handoff-soak-'));
   const [http, tcp, a, b, t] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const echo = (name: string, port: number, extra: string[] = []) => startService(`echo-${name}`, process.execPath, [HANDOFF_ENTRY, 'echo', '--port', String(port), '--name', name, ...extra]);
+  const echo = (name: string, port: number, extra: string[] = []) =>
+    startService(`echo-${name}`, process.execPath, [HANDOFF_ENTRY, 'echo', '--port', String(port), '--name', name, ...extra]);
   echo('a', a);
   echo('b', b);
   echo('t', t, ['--tcp']);
@@ -215,8 +223,12 @@ async function main(argv: string[]): Promise<number> {
   const report = { benchmark: 'soak', machine, durationMs, intervalMs, restartEvery, tally, points: points.map(at), samples };
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else {
-    console.log(`soak: ${Math.round(durationMs / 1000)} s, a reload every ${intervalMs} ms (every ${restartEvery}th with --restart); ${describeMachine(machine)}`);
-    console.log(`requests ${tally.requests}, websocket messages ${tally.wsMessages}, tcp bytes ${tally.tcpBytes}; reloads live ${tally.reloads.live}, process ${tally.reloads.process}, failed ${tally.reloads.failed}; client failures ${tally.failures.length}`);
+    console.log(
+      `soak: ${Math.round(durationMs / 1000)} s, a reload every ${intervalMs} ms (every ${restartEvery}th with --restart); ${describeMachine(machine)}`,
+    );
+    console.log(
+      `requests ${tally.requests}, websocket messages ${tally.wsMessages}, tcp bytes ${tally.tcpBytes}; reloads live ${tally.reloads.live}, process ${tally.reloads.process}, failed ${tally.reloads.failed}; client failures ${tally.failures.length}`,
+    );
     for (const p of points.map(at)) console.log(`  at ${p.at.padStart(6)}  master ${p.master}  |  workers ${p.workers}`);
     for (const f of tally.failures) console.log(`  failure: ${f}`);
   }

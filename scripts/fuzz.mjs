@@ -6,5 +6,8 @@
 import { spawn } from 'node:child_process';
 
 const env = { ...process.env, FUZZ_RUNS: process.env.FUZZ_RUNS ?? '20000' };
-const child = spawn(process.execPath, ['--test', '--test-timeout=3600000', 'dist/test/http-parser/fuzz.test.js'], { stdio: 'inherit', env });
+const child = spawn(process.execPath, ['--test', '--test-timeout=3600000', 'dist/test/http-parser/fuzz.test.js'], {
+  stdio: 'inherit',
+  env,
+});
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

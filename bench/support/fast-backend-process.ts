@@ -14,5 +14,11 @@ export interface BackendProcess {
 export async function startFastBackend(): Promise<BackendProcess> {
   const service = startService('fast-backend', process.execPath, [FAST_BACKEND_SCRIPT]);
   const m = await service.waitFor(/fast-backend listening on (\d+)/, 10_000);
-  return { label: 'fast backend (raw net.Server, 13-byte body)', port: Number(m[1]), pid: service.pid, service, stop: () => service.stop('SIGTERM') };
+  return {
+    label: 'fast backend (raw net.Server, 13-byte body)',
+    port: Number(m[1]),
+    pid: service.pid,
+    service,
+    stop: () => service.stop('SIGTERM'),
+  };
 }

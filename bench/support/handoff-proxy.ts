@@ -67,7 +67,8 @@ export async function startHandoff(o: HandoffOptions): Promise<HandoffProxy> {
     return res.status;
   };
   // The config generation: it counts every config put in force, live or by new processes.
-  const activeGeneration = async (): Promise<number> => (await status()).generations.find((g) => g.state === 'active')?.configGeneration ?? 0;
+  const activeGeneration = async (): Promise<number> =>
+    (await status()).generations.find((g) => g.state === 'active')?.configGeneration ?? 0;
   const send = async (request: ControlRequest): Promise<ReloadAnswer> => {
     const res = await controlRequest(control, request, 60_000);
     if (!res.ok) throw new Error(`handoff ${request.type} failed: ${res.error}`);

@@ -45,7 +45,8 @@ function completeLength(buf: Buffer): { length: number; status: number; close: b
       if (size === 0) {
         const end = buf.indexOf(HEAD_END, lineEnd, 'latin1');
         // No trailers: "0\r\n\r\n"; with trailers, up to the blank line.
-        if (buf.length >= lineEnd + 4 && buf.toString('latin1', lineEnd, lineEnd + 4) === '\r\n\r\n') return { length: lineEnd + 4, status, close, untilEof: false, head };
+        if (buf.length >= lineEnd + 4 && buf.toString('latin1', lineEnd, lineEnd + 4) === '\r\n\r\n')
+          return { length: lineEnd + 4, status, close, untilEof: false, head };
         return end === -1 ? undefined : { length: end + 4, status, close, untilEof: false, head };
       }
       at = lineEnd + 2 + size + 2;
@@ -54,7 +55,8 @@ function completeLength(buf: Buffer): { length: number; status: number; close: b
     return undefined;
   }
   // 204/304 have no body; otherwise the body runs until the server closes.
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return { length: bodyStart, status, close, untilEof: false, head };
+  if (status === 204 || status === 304 || (status >= 100 && status < 200))
+    return { length: bodyStart, status, close, untilEof: false, head };
   return { length: buf.length, status, close: true, untilEof: true, head };
 }
 
@@ -140,14 +142,23 @@ export class KeepAliveClient {
     this.buf = this.buf.subarray(r.length);
     if (r.close) this.closeAfterResponse = true;
     const ms = performance.now() - this.pending.started;
-    this.finish(r.status === 200 ? { ok: true, status: r.status, ms, head: r.head } : { ok: false, status: r.status, failure: 'status', ms, head: r.head });
+    this.finish(
+      r.status === 200
+        ? { ok: true, status: r.status, ms, head: r.head }
+        : { ok: false, status: r.status, failure: 'status', ms, head: r.head },
+    );
   }
 
   private onClose(kind: FailureKind): void {
     if (this.pending) {
       const r = completeLength(this.buf);
       const ms = performance.now() - this.pending.started;
-      if (r?.untilEof && kind === 'eof') this.finish(r.status === 200 ? { ok: true, status: r.status, ms, head: r.head } : { ok: false, status: r.status, failure: 'status', ms, head: r.head });
+      if (r?.untilEof && kind === 'eof')
+        this.finish(
+          r.status === 200
+            ? { ok: true, status: r.status, ms, head: r.head }
+            : { ok: false, status: r.status, failure: 'status', ms, head: r.head },
+        );
       else this.finish({ ok: false, failure: kind, ms });
     }
     this.closed = true;

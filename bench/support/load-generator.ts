@@ -13,5 +13,8 @@ export interface LoadGenerator {
 export function loadGenerator(): LoadGenerator {
   const wrk = process.env.BENCH_LOAD === 'node' ? undefined : findWrk();
   if (wrk) return { name: `wrk (${wrk}, 1 thread)`, run: (o) => runWrk(wrk, o) };
-  return { name: 'built-in Node load generator (wrk not found or BENCH_LOAD=node; its numbers are lower than those of wrk and not comparable)', run: runNodeLoad };
+  return {
+    name: 'built-in Node load generator (wrk not found or BENCH_LOAD=node; its numbers are lower than those of wrk and not comparable)',
+    run: runNodeLoad,
+  };
 }

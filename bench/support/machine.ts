@@ -39,6 +39,8 @@ export function machineInfo(): MachineInfo {
 }
 
 export function describeMachine(m: MachineInfo): string {
-  const tools = Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join(', ');
+  const tools = Object.entries(m.tools)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `machine: ${m.cores} cores (${m.cpu}), Node ${m.node}, Linux ${m.kernel}, load average ${m.loadAvg.join(' ')}; ${tools}`;
 }

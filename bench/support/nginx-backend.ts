@@ -31,7 +31,9 @@ export async function startNginxBackend(): Promise<BackendProcess> {
   const port = await freePort();
   const file = join(dir, 'nginx.conf');
   writeFileSync(file, nginxBackendConfig(dir, port));
-  const service = startService('nginx-backend', NGINX_BIN, ['-p', dir, '-e', 'stderr', '-c', file, '-g', 'daemon off;'], { stopSignal: 'SIGTERM' });
+  const service = startService('nginx-backend', NGINX_BIN, ['-p', dir, '-e', 'stderr', '-c', file, '-g', 'daemon off;'], {
+    stopSignal: 'SIGTERM',
+  });
   void service.exited.then(() => rmSync(dir, { recursive: true, force: true }));
   await untilReady(service, () => waitForListen(port));
   return { label: 'nginx static (1 worker, 1 KiB page)', port, pid: service.pid, service, stop: () => service.stop('SIGTERM') };

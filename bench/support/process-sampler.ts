@@ -18,7 +18,11 @@ export function sampleProcessTree(rootPid: number, intervalMs: number): RunningS
   const samples: ProcessSample[] = [];
   const sample = () => {
     const pids = processTree(rootPid);
-    samples.push({ t: Math.round(performance.now() - started), processes: pids.length, rssBytes: pids.reduce((sum, pid) => sum + rssBytes(pid), 0) });
+    samples.push({
+      t: Math.round(performance.now() - started),
+      processes: pids.length,
+      rssBytes: pids.reduce((sum, pid) => sum + rssBytes(pid), 0),
+    });
   };
   sample();
   const timer = setInterval(sample, intervalMs);

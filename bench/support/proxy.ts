@@ -36,7 +36,10 @@ export interface ProxyUnderTest {
 }
 
 /** A proxy reloaded by a signal to its master (HAProxy -W: SIGUSR2, nginx: SIGHUP). */
-export function signalReloadedProxy(service: ServiceProcess, o: { label: string; kind: 'haproxy' | 'nginx'; port: number; signal: NodeJS.Signals }): ProxyUnderTest {
+export function signalReloadedProxy(
+  service: ServiceProcess,
+  o: { label: string; kind: 'haproxy' | 'nginx'; port: number; signal: NodeJS.Signals },
+): ProxyUnderTest {
   return {
     label: o.label,
     kind: o.kind,

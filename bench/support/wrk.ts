@@ -50,7 +50,15 @@ export function parseWrkReport(text: string): Omit<LoadResult, 'tool'> {
 
 export async function runWrk(wrk: string, opts: LoadOptions): Promise<LoadResult> {
   const seconds = Math.max(1, Math.round(opts.durationMs / 1000));
-  const args = ['-t1', `-c${opts.connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s', `http://127.0.0.1:${opts.port}${opts.path ?? '/'}`];
+  const args = [
+    '-t1',
+    `-c${opts.connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    '--timeout',
+    '5s',
+    `http://127.0.0.1:${opts.port}${opts.path ?? '/'}`,
+  ];
   const proc = startService('wrk', wrk, args, { stopSignal: 'SIGINT' });
   const code = await proc.exited;
   await proc.stop();

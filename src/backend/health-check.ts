@@ -135,7 +135,13 @@ export class HealthChecker {
     } else {
       t.failures++;
       t.successes = 0;
-      this.logger.debug('health check failed', { backend: this.backend.name, server: t.server.name, address: t.server.address.key, detail: result.detail, failures: t.failures });
+      this.logger.debug('health check failed', {
+        backend: this.backend.name,
+        server: t.server.name,
+        address: t.server.address.key,
+        detail: result.detail,
+        failures: t.failures,
+      });
       if (t.state !== 'down' && (t.state === 'starting' || t.failures >= check.fall)) this.transition(t, 'down', result.detail);
     }
   }

@@ -101,7 +101,13 @@ export class WaitQueue<C, T> {
     }
     if (maxLength !== undefined && this.size >= maxLength) {
       this.count.full++;
-      return Promise.reject(new HandoffError('HANDOFF_ERR_QUEUE_FULL', 'server', `backend ${backend}: every server is at maxconn and the queue is full (maxqueue ${maxLength})`));
+      return Promise.reject(
+        new HandoffError(
+          'HANDOFF_ERR_QUEUE_FULL',
+          'server',
+          `backend ${backend}: every server is at maxconn and the queue is full (maxqueue ${maxLength})`,
+        ),
+      );
     }
     if (!(timeoutMs > 0)) {
       this.count.timeouts++;

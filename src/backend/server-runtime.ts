@@ -121,7 +121,15 @@ export class ServerRuntime implements ServerState {
     this.adminState = admin;
     this.count.stateChanges++;
     epoch++;
-    const change: StateChange = { backend: this.backend, server: this.config.name, address: this.config.address.key, from, to: { operational, admin }, cause, at };
+    const change: StateChange = {
+      backend: this.backend,
+      server: this.config.name,
+      address: this.config.address.key,
+      from,
+      to: { operational, admin },
+      cause,
+      at,
+    };
     const fields = {
       backend: this.backend,
       server: this.config.name,

@@ -64,7 +64,9 @@ export interface Slot {
 export type HealthKey = string; // `${backend}/${server}@${address}`
 
 export interface HealthSnapshot {
-  readonly servers: Readonly<Record<HealthKey, { readonly operational: OperationalState; readonly admin?: AdminState; readonly since: number }>>;
+  readonly servers: Readonly<
+    Record<HealthKey, { readonly operational: OperationalState; readonly admin?: AdminState; readonly since: number }>
+  >;
 }
 
 /** Where a health decision is applied: a BackendRuntime in a worker, or a forwarder in the master. */

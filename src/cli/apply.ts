@@ -28,7 +28,11 @@ async function readStdin(): Promise<string> {
 
 export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
-    const { values } = parse(argv, { file: { type: 'string', short: 'f' }, socket: { type: 'string', short: 's' }, restart: { type: 'boolean' } });
+    const { values } = parse(argv, {
+      file: { type: 'string', short: 'f' },
+      socket: { type: 'string', short: 's' },
+      restart: { type: 'boolean' },
+    });
     if (values.help) {
       console.log(HELP);
       return 0;

@@ -59,7 +59,9 @@ export async function run(argv: string[]): Promise<number> {
       snapshot = await collectSnapshot({ filter, ...(values.proc === undefined ? {} : { procRoot: values.proc }) });
     } catch (err) {
       if (err instanceof ProcUnreadableError) {
-        console.error(`handoff doctor: ${err.message}\n(doctor reads the kernel's socket and process tables under ${values.proc ?? '/proc'}; is it mounted?)`);
+        console.error(
+          `handoff doctor: ${err.message}\n(doctor reads the kernel's socket and process tables under ${values.proc ?? '/proc'}; is it mounted?)`,
+        );
         return 2;
       }
       throw err;

@@ -61,7 +61,12 @@ export async function run(argv: string[]): Promise<number> {
     const signal = stopSignal();
     let server;
     try {
-      server = await startEchoServer({ port: parsePort(values.port), host: values.host, name: values.name, mode: values.tcp ? 'tcp' : 'http' });
+      server = await startEchoServer({
+        port: parsePort(values.port),
+        host: values.host,
+        name: values.name,
+        mode: values.tcp ? 'tcp' : 'http',
+      });
     } catch (err) {
       if (err instanceof HandoffError) {
         console.error(`handoff echo: ${err.message}`);

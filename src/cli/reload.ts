@@ -32,19 +32,30 @@ export function printReloadAnswer(verb: string, res: ControlResponse): number {
   for (const w of res.warnings) console.error(`warning: ${w}`);
   const coalesced = res.coalesced > 1 ? ` (${res.coalesced} requests coalesced)` : '';
   if (res.kind === 'unchanged') console.log(`unchanged: generation ${res.generation} already runs this config${coalesced}`);
-  else console.log(`${verb === 'apply' ? 'applied' : 'reloaded'} (${res.kind}): generation ${res.generation} in force in ${res.durationMs} ms${coalesced}`);
+  else
+    console.log(
+      `${verb === 'apply' ? 'applied' : 'reloaded'} (${res.kind}): generation ${res.generation} in force in ${res.durationMs} ms${coalesced}`,
+    );
   return 0;
 }
 
 export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
-    const { values } = parse(argv, { file: { type: 'string', short: 'f' }, socket: { type: 'string', short: 's' }, restart: { type: 'boolean' } });
+    const { values } = parse(argv, {
+      file: { type: 'string', short: 'f' },
+      socket: { type: 'string', short: 's' },
+      restart: { type: 'boolean' },
+    });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
     const target = controlTarget(values);
-    return sendReload('reload', target.socket, { type: 'reload', ...(target.file ? { file: target.file } : {}), ...(values.restart ? { restart: true } : {}) });
+    return sendReload('reload', target.socket, {
+      type: 'reload',
+      ...(target.file ? { file: target.file } : {}),
+      ...(values.restart ? { restart: true } : {}),
+    });
   });
 }
 

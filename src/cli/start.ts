@@ -26,12 +26,17 @@ HANDOFF_LOG_FORMAT=text|json.`;
 
 export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
-    const { values } = parse(argv, { file: { type: 'string', short: 'f' }, watch: { type: 'boolean', short: 'w' }, port: { type: 'string' } });
+    const { values } = parse(argv, {
+      file: { type: 'string', short: 'f' },
+      watch: { type: 'boolean', short: 'w' },
+      port: { type: 'string' },
+    });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
-    if (operationalFormat() === undefined) throw new UsageError(`HANDOFF_LOG_FORMAT must be text or json, got '${process.env.HANDOFF_LOG_FORMAT}'`);
+    if (operationalFormat() === undefined)
+      throw new UsageError(`HANDOFF_LOG_FORMAT must be text or json, got '${process.env.HANDOFF_LOG_FORMAT}'`);
     const log = createLogger('master', { pid: process.pid });
     let demo: Demo | undefined;
     let file = values.file;

@@ -24,7 +24,8 @@ function age(ms: number): string {
 function renderRespawn(g: GenerationStatus, now: number): string {
   const r = g.respawn!;
   let line = `workers ${g.workers.length} of ${g.workersWanted}`;
-  if (r.failures > 0) line += `  ${r.failures} failed start${r.failures === 1 ? '' : 's'}, last: ${r.lastError ?? '?'} (${age(now - (r.lastErrorAt ?? now))} ago)`;
+  if (r.failures > 0)
+    line += `  ${r.failures} failed start${r.failures === 1 ? '' : 's'}, last: ${r.lastError ?? '?'} (${age(now - (r.lastErrorAt ?? now))} ago)`;
   if (r.nextAttemptAt !== undefined) line += `  next attempt in ${age(r.nextAttemptAt - now)}`;
   return line;
 }
@@ -32,17 +33,28 @@ function renderRespawn(g: GenerationStatus, now: number): string {
 export function renderStatus(r: StatusReport, now = Date.now()): string {
   const out: string[] = [];
   const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
-  out.push(`handoff ${r.master.version}  master pid ${r.master.pid}  up ${age(now - r.master.startedAt)}  rss ${mib(r.master.memory.rss)}  config ${r.master.configFile}`);
+  out.push(
+    `handoff ${r.master.version}  master pid ${r.master.pid}  up ${age(now - r.master.startedAt)}  rss ${mib(r.master.memory.rss)}  config ${r.master.configFile}`,
+  );
   out.push('');
   out.push('generations:');
   for (const g of r.generations) {
     const deadline = g.drainDeadline !== undefined && g.state === 'draining' ? `  deadline in ${age(g.drainDeadline - now)}` : '';
-    out.push(`  #${g.number}  ${g.state.padEnd(8)}  age ${age(now - g.startedAt).padEnd(5)}  config ${g.configHash} (generation ${g.configGeneration})${g.crashes ? `  crashes ${g.crashes}` : ''}${deadline}`);
+    out.push(
+      `  #${g.number}  ${g.state.padEnd(8)}  age ${age(now - g.startedAt).padEnd(5)}  config ${g.configHash} (generation ${g.configGeneration})${g.crashes ? `  crashes ${g.crashes}` : ''}${deadline}`,
+    );
     if (g.respawn) out.push(`      ${renderRespawn(g, now)}`);
     for (const w of g.workers) {
       const c = w.connections;
-      const conns = c ? Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'no connections' : 'no answer';
-      out.push(`      worker ${w.pid}  ${w.state.padEnd(8)}  config generation ${w.configGeneration}  ${conns}${w.requests !== undefined ? `  requests ${w.requests}` : ''}`);
+      const conns = c
+        ? Object.entries(c)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ') || 'no connections'
+        : 'no answer';
+      out.push(
+        `      worker ${w.pid}  ${w.state.padEnd(8)}  config generation ${w.configGeneration}  ${conns}${w.requests !== undefined ? `  requests ${w.requests}` : ''}`,
+      );
     }
   }
   out.push('');
@@ -52,25 +64,43 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   out.push('backends:');
   for (const [b, bc] of Object.entries(r.backends)) {
     out.push(`  ${b}  queue ${bc.queue}`);
-    for (const [s, sc] of Object.entries(bc.servers)) out.push(`      ${s.padEnd(16)} ${`${sc.operational}/${sc.admin}`.padEnd(14)} active ${sc.active}  requests ${sc.requests}  connect failures ${sc.connectFailures}`);
+    for (const [s, sc] of Object.entries(bc.servers))
+      out.push(
+        `      ${s.padEnd(16)} ${`${sc.operational}/${sc.admin}`.padEnd(14)} active ${sc.active}  requests ${sc.requests}  connect failures ${sc.connectFailures}`,
+      );
   }
   out.push('');
   const t = r.totals;
-  out.push(`traffic: ${t.requests} requests (${Object.entries(t.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}), ${t.accepted} connections accepted, ${t.retries} retries, ${t.migratedIn} migrated in (since the master started)`);
-  if (t.logDropped && t.logDropped.access + t.logDropped.operational > 0) out.push(`log lines dropped: ${t.logDropped.access} access, ${t.logDropped.operational} operational (a stalled reader or a write error; see the log)`);
+  out.push(
+    `traffic: ${t.requests} requests (${Object.entries(t.byClass)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}), ${t.accepted} connections accepted, ${t.retries} retries, ${t.migratedIn} migrated in (since the master started)`,
+  );
+  if (t.logDropped && t.logDropped.access + t.logDropped.operational > 0)
+    out.push(
+      `log lines dropped: ${t.logDropped.access} access, ${t.logDropped.operational} operational (a stalled reader or a write error; see the log)`,
+    );
   out.push('');
   out.push('reloads:');
   if (r.reloads.length === 0) out.push('  none yet');
   for (const x of r.reloads.slice(-10)) {
-    const d = x.drained ? `  drained: migrated ${x.drained.migrated}, closed idle ${x.drained.closedIdle}, timed out ${x.drained.timedOut}, killed ${x.drained.killed}` : '';
-    out.push(`  #${x.id}  ${new Date(x.requestedAt).toISOString()}  ${x.outcome.padEnd(7)} ${(x.kind ?? '').padEnd(9)} ${String(x.durationMs).padStart(5)} ms${x.generation ? `  → generation ${x.generation}` : ''}${x.requests > 1 ? `  (${x.requests} requests)` : ''}${x.reason ? `  ${x.reason.split('\n')[0]}` : ''}${d}`);
+    const d = x.drained
+      ? `  drained: migrated ${x.drained.migrated}, closed idle ${x.drained.closedIdle}, timed out ${x.drained.timedOut}, killed ${x.drained.killed}`
+      : '';
+    out.push(
+      `  #${x.id}  ${new Date(x.requestedAt).toISOString()}  ${x.outcome.padEnd(7)} ${(x.kind ?? '').padEnd(9)} ${String(x.durationMs).padStart(5)} ms${x.generation ? `  → generation ${x.generation}` : ''}${x.requests > 1 ? `  (${x.requests} requests)` : ''}${x.reason ? `  ${x.reason.split('\n')[0]}` : ''}${d}`,
+    );
   }
   return out.join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
-    const { values } = parse(argv, { json: { type: 'boolean' }, file: { type: 'string', short: 'f' }, socket: { type: 'string', short: 's' } });
+    const { values } = parse(argv, {
+      json: { type: 'boolean' },
+      file: { type: 'string', short: 'f' },
+      socket: { type: 'string', short: 's' },
+    });
     if (values.help) {
       console.log(HELP);
       return 0;

@@ -13,7 +13,11 @@ idle point, within drain.timeout. With --now, close everything at once.
 
 export async function run(argv: string[]): Promise<number> {
   return command(HELP, async () => {
-    const { values } = parse(argv, { now: { type: 'boolean' }, file: { type: 'string', short: 'f' }, socket: { type: 'string', short: 's' } });
+    const { values } = parse(argv, {
+      now: { type: 'boolean' },
+      file: { type: 'string', short: 'f' },
+      socket: { type: 'string', short: 's' },
+    });
     if (values.help) {
       console.log(HELP);
       return 0;

@@ -97,7 +97,8 @@ function parsePorts(text: string, got: string, range: boolean): [number, number]
     const first = checkPort(m[1]!, got);
     const last = checkPort(m[2]!, got);
     if (first > last) throw fail(`${got}: the port range is inverted (${first} > ${last})`);
-    if (last - first + 1 > MAX_PORT_RANGE) throw fail(`${got}: a port range holds at most ${MAX_PORT_RANGE} ports, this one ${last - first + 1}`);
+    if (last - first + 1 > MAX_PORT_RANGE)
+      throw fail(`${got}: a port range holds at most ${MAX_PORT_RANGE} ports, this one ${last - first + 1}`);
     return [first, last];
   }
   if (text === '') throw fail(`${got}: missing port`);

@@ -11,7 +11,8 @@ export function controlPathOfFile(file: string): string {
   let control = './handoff.sock';
   try {
     const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
-    if (doc && typeof doc === 'object' && typeof (doc as { control?: unknown }).control === 'string') control = (doc as { control: string }).control;
+    if (doc && typeof doc === 'object' && typeof (doc as { control?: unknown }).control === 'string')
+      control = (doc as { control: string }).control;
   } catch {
     // unreadable or invalid: the default, next to the file
   }

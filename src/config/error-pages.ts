@@ -48,7 +48,11 @@ export function contentTypeFor(file: string): string {
 }
 
 /** base with the pages of `overrides` (status → absolute file path) replaced by those files' contents. */
-export function withErrorFiles(base: ErrorPages, overrides: Readonly<Record<string, string>> | undefined, contents: ReadonlyMap<string, Buffer>): ErrorPages {
+export function withErrorFiles(
+  base: ErrorPages,
+  overrides: Readonly<Record<string, string>> | undefined,
+  contents: ReadonlyMap<string, Buffer>,
+): ErrorPages {
   if (!overrides) return base;
   const out: Record<string, ErrorPage> = { ...base };
   for (const [status, file] of Object.entries(overrides)) {

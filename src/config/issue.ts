@@ -35,6 +35,8 @@ export function formatPath(segments: readonly PathSegment[]): string {
 export function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
   return issues
     .map((issue, index) => ({ issue, index }))
-    .sort((a, b) => a.issue.file.localeCompare(b.issue.file) || a.issue.line - b.issue.line || a.issue.col - b.issue.col || a.index - b.index)
+    .sort(
+      (a, b) => a.issue.file.localeCompare(b.issue.file) || a.issue.line - b.issue.line || a.issue.col - b.issue.col || a.index - b.index,
+    )
     .map((x) => x.issue);
 }

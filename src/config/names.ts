@@ -8,5 +8,9 @@ export const NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 /** Throws HandoffError (HANDOFF_ERR_CONFIG) for a name outside [A-Za-z0-9_.-]+. */
 export function checkName(value: unknown, what: string): string {
   if (typeof value === 'string' && NAME_PATTERN.test(value)) return value;
-  throw new HandoffError('HANDOFF_ERR_CONFIG', 'config', `expected a ${what} name of letters, digits, "_", "." and "-", got ${describeValue(value)}`);
+  throw new HandoffError(
+    'HANDOFF_ERR_CONFIG',
+    'config',
+    `expected a ${what} name of letters, digits, "_", "." and "-", got ${describeValue(value)}`,
+  );
 }

@@ -20,7 +20,8 @@ function compile() {
   ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
   const validateKind = function check(kind: ValueKind, data: unknown): boolean {
     const message = valueKindError(kind, data);
-    (check as unknown as { errors: Partial<ErrorObject>[] }).errors = message === undefined ? [] : [{ keyword: 'x-kind', message, params: {} }];
+    (check as unknown as { errors: Partial<ErrorObject>[] }).errors =
+      message === undefined ? [] : [{ keyword: 'x-kind', message, params: {} }];
     return message === undefined;
   };
   ajv.addKeyword({ keyword: 'x-kind', schemaType: 'string', errors: true, validate: validateKind });
@@ -91,7 +92,13 @@ function expected(schema: Schema): string {
     if (min !== undefined) return `an integer >= ${min}`;
     return 'an integer';
   }
-  const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', boolean: 'true or false', number: 'a number' };
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    boolean: 'true or false',
+    number: 'a number',
+  };
   return names[String(type)] ?? String(type);
 }
 

@@ -36,7 +36,9 @@ const timeouts = mapping({
   tunnel: kind('duration'),
 });
 
-const errors = mapping(Object.fromEntries(ERROR_STATUSES.map((s) => [String(s), { type: 'string', minLength: 1, 'x-expected': 'a file path' }])));
+const errors = mapping(
+  Object.fromEntries(ERROR_STATUSES.map((s) => [String(s), { type: 'string', minLength: 1, 'x-expected': 'a file path' }])),
+);
 
 const headerOps = mapping({
   // Header names (the keys of `set`) are checked in semantic-checks.ts, where their position is known.
@@ -115,7 +117,11 @@ export const configSchema: Schema = mapping(
     drain: mapping({ timeout: kind('duration'), migrate: { type: 'boolean' }, accept_grace: kind('duration') }),
     timeouts,
     limits: mapping({ 'request-line': kind('size'), 'header-size': kind('size'), 'header-count': int(1), pipeline: int(1) }),
-    log: mapping({ access: { type: 'string', minLength: 1, 'x-expected': 'stdout, off or a file path' }, buffer: kind('size'), format: { enum: ['json', 'combined'] } }),
+    log: mapping({
+      access: { type: 'string', minLength: 1, 'x-expected': 'stdout, off or a file path' },
+      buffer: kind('size'),
+      format: { enum: ['json', 'combined'] },
+    }),
     errors,
     stats: mapping({ bind: kind('address') }, ['bind']),
     frontends: { type: 'object', additionalProperties: frontend, minProperties: 1, 'x-expected': 'a mapping of at least one frontend' },

@@ -50,7 +50,8 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
 
   const collectErrorFiles = (path: PathSegment[], value: unknown) => {
     for (const [status, file] of Object.entries(rec(value) ?? {})) {
-      if (ERROR_STATUSES.some((s) => String(s) === status) && typeof file === 'string' && file !== '') files.push({ path: [...path, status], file, abs: resolve(baseDir, file) });
+      if (ERROR_STATUSES.some((s) => String(s) === status) && typeof file === 'string' && file !== '')
+        files.push({ path: [...path, status], file, abs: resolve(baseDir, file) });
     }
   };
 
@@ -76,7 +77,9 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
     const fe = rec(value);
     if (!fe) continue;
     const at: PathSegment[] = ['frontends', name];
-    const binds: [unknown, PathSegment[]][] = Array.isArray(fe.bind) ? fe.bind.map((b, i) => [b, [...at, 'bind', i]]) : [[fe.bind, [...at, 'bind']]];
+    const binds: [unknown, PathSegment[]][] = Array.isArray(fe.bind)
+      ? fe.bind.map((b, i) => [b, [...at, 'bind', i]])
+      : [[fe.bind, [...at, 'bind']]];
     for (const [bind, path] of binds) {
       try {
         listeners.add(parseBind(bind), path);
@@ -86,8 +89,10 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
     }
 
     if (fe.mode === 'tcp') {
-      if ('routes' in fe) report.error([...at, 'routes'], 'key', 'routes are not allowed in a tcp frontend (mode: tcp forwards bytes to default_backend)');
-      if ('headers' in fe) report.error([...at, 'headers'], 'key', 'headers are not allowed in a tcp frontend (mode: tcp does not parse HTTP)');
+      if ('routes' in fe)
+        report.error([...at, 'routes'], 'key', 'routes are not allowed in a tcp frontend (mode: tcp forwards bytes to default_backend)');
+      if ('headers' in fe)
+        report.error([...at, 'headers'], 'key', 'headers are not allowed in a tcp frontend (mode: tcp does not parse HTTP)');
       if (!('default_backend' in fe)) report.error([...at, 'default_backend'], 'node', 'a tcp frontend needs a default_backend');
     } else {
       const routes = Array.isArray(fe.routes) ? fe.routes : [];
@@ -112,7 +117,8 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
     checkServers(at, be.servers, report);
     const health = rec(be.health);
     for (const key of ['interval', 'timeout'] as const) {
-      if (health && isZeroDuration(health[key])) report.error([...at, 'health', key], 'value', `a health check ${key} must be longer than 0`);
+      if (health && isZeroDuration(health[key]))
+        report.error([...at, 'health', key], 'value', `a health check ${key} must be longer than 0`);
     }
     if (health && (health.type ?? DEFAULTS.health.type) !== 'http') {
       for (const key of HTTP_ONLY_HEALTH_KEYS) {
@@ -124,7 +130,11 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
   if (typeof root.control === 'string' || root.control === undefined) {
     const control = resolve(baseDir, typeof root.control === 'string' ? root.control : DEFAULTS.control);
     if (Buffer.byteLength(control) > MAX_SOCKET_PATH_BYTES) {
-      report.warning(['control'], root.control === undefined ? 'node' : 'value', `the control socket path ${control} is longer than ${MAX_SOCKET_PATH_BYTES} bytes, the limit for UNIX sockets: the master will fail to listen on it`);
+      report.warning(
+        ['control'],
+        root.control === undefined ? 'node' : 'value',
+        `the control socket path ${control} is longer than ${MAX_SOCKET_PATH_BYTES} bytes, the limit for UNIX sockets: the master will fail to listen on it`,
+      );
     }
   }
 
@@ -149,7 +159,13 @@ async function checkAccessLogFile(access: unknown, baseDir: string, report: Repo
     await fsAccess(folder, constants.W_OK | constants.X_OK);
   } catch (err) {
     const code = systemCode(err);
-    report.error(['log', 'access'], 'value', code === 'ENOENT' ? `the access log's folder ${folder} does not exist` : `the access log's folder ${folder} is not writable (${code ?? (err as Error).message})`);
+    report.error(
+      ['log', 'access'],
+      'value',
+      code === 'ENOENT'
+        ? `the access log's folder ${folder} does not exist`
+        : `the access log's folder ${folder} is not writable (${code ?? (err as Error).message})`,
+    );
     return;
   }
   try {
@@ -158,7 +174,8 @@ async function checkAccessLogFile(access: unknown, baseDir: string, report: Repo
     else await fsAccess(file, constants.W_OK);
   } catch (err) {
     const code = systemCode(err);
-    if (code !== 'ENOENT') report.error(['log', 'access'], 'value', `the access log ${file} is not writable (${code ?? (err as Error).message})`);
+    if (code !== 'ENOENT')
+      report.error(['log', 'access'], 'value', `the access log ${file} is not writable (${code ?? (err as Error).message})`);
   }
 }
 
@@ -172,11 +189,17 @@ function isZeroDuration(value: unknown): boolean {
 
 function checkNames(map: Rec, section: string, what: string, report: Reporter): void {
   for (const name of Object.keys(map)) {
-    if (!NAME_PATTERN.test(name)) report.error([section, name], 'key', `invalid ${what} name "${name}" (use letters, digits, "_", "." and "-")`);
+    if (!NAME_PATTERN.test(name))
+      report.error([section, name], 'key', `invalid ${what} name "${name}" (use letters, digits, "_", "." and "-")`);
   }
 }
 
-function checkRoutes(at: PathSegment[], routes: unknown[], checkBackendRef: (path: PathSegment[], value: unknown) => void, report: Reporter): void {
+function checkRoutes(
+  at: PathSegment[],
+  routes: unknown[],
+  checkBackendRef: (path: PathSegment[], value: unknown) => void,
+  report: Reporter,
+): void {
   const names = new Map<string, number>();
   routes.forEach((value, i) => {
     const route = rec(value);
@@ -187,7 +210,11 @@ function checkRoutes(at: PathSegment[], routes: unknown[], checkBackendRef: (pat
     const name = typeof route.name === 'string' ? route.name : String(i);
     const first = names.get(name);
     if (first !== undefined) {
-      report.error(typeof route.name === 'string' ? [...path, 'name'] : path, 'value', `duplicate route name "${name}" (first: routes[${first}])`);
+      report.error(
+        typeof route.name === 'string' ? [...path, 'name'] : path,
+        'value',
+        `duplicate route name "${name}" (first: routes[${first}])`,
+      );
     } else {
       names.set(name, i);
     }
@@ -213,7 +240,8 @@ function checkHeaders(at: PathSegment[], value: unknown, report: Reporter): void
         continue;
       }
       const first = seen.get(name.toLowerCase());
-      if (first !== undefined) report.error(path, 'key', `header "${name}" is already set as "${first}" (header names are case-insensitive)`);
+      if (first !== undefined)
+        report.error(path, 'key', `header "${name}" is already set as "${first}" (header names are case-insensitive)`);
       else seen.set(name.toLowerCase(), name);
     }
   }
@@ -227,7 +255,11 @@ function checkServers(at: PathSegment[], value: unknown, report: Reporter): void
     if (typeof name !== 'string') return;
     const first = names.get(name);
     if (first !== undefined) {
-      report.error([...at, 'servers', i, 'name'], 'value', `duplicate server name "${name}" in backend "${String(at[1])}" (first: servers[${first}])`);
+      report.error(
+        [...at, 'servers', i, 'name'],
+        'value',
+        `duplicate server name "${name}" in backend "${String(at[1])}" (first: servers[${first}])`,
+      );
     } else {
       names.set(name, i);
     }
@@ -258,7 +290,11 @@ class Listeners {
       const wildcard = address.family === 4 ? `0.0.0.0:${address.port}` : `[::]:${address.port}`;
       const other = this.byKey.get(wildcard);
       if (other) {
-        this.report.error(path, 'value', `address ${address.key} overlaps ${wildcard} (${formatPath(other.path)}): a wildcard address takes the port on every address`);
+        this.report.error(
+          path,
+          'value',
+          `address ${address.key} overlaps ${wildcard} (${formatPath(other.path)}): a wildcard address takes the port on every address`,
+        );
       }
     }
   }

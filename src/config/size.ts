@@ -26,7 +26,11 @@ export function parseSize(value: unknown): number {
 
 /** Shortest exact text: 8192 → "8k", 1000 → "1000". */
 export function formatSize(bytes: number): string {
-  for (const [unit, n] of [['g', UNIT.g!], ['m', UNIT.m!], ['k', UNIT.k!]] as const) {
+  for (const [unit, n] of [
+    ['g', UNIT.g!],
+    ['m', UNIT.m!],
+    ['k', UNIT.k!],
+  ] as const) {
     if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   }
   return String(bytes);

@@ -57,9 +57,7 @@ export interface HeaderRules {
 }
 
 /** A host pattern: exact name, or "*.suffix" (matches any name ending in ".suffix"). Lower-cased. */
-export type HostPattern =
-  | { readonly kind: 'exact'; readonly name: string }
-  | { readonly kind: 'suffix'; readonly suffix: string }; // suffix includes the leading dot
+export type HostPattern = { readonly kind: 'exact'; readonly name: string } | { readonly kind: 'suffix'; readonly suffix: string }; // suffix includes the leading dot
 
 export interface Route {
   /** Index in the frontend's list, or the `name` given in the file. Used in logs and ${route}. */
@@ -177,4 +175,3 @@ export interface Config {
   readonly frontends: readonly Frontend[];
   readonly backends: readonly Backend[];
 }
-

@@ -10,5 +10,9 @@ export const MAX_WORKERS = 256;
 export function parseWorkers(value: unknown): number {
   if (value === 'auto') return os.availableParallelism();
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS) return value;
-  throw new HandoffError('HANDOFF_ERR_CONFIG', 'config', `expected "auto" or an integer from 1 to ${MAX_WORKERS}, got ${describeValue(value)}`);
+  throw new HandoffError(
+    'HANDOFF_ERR_CONFIG',
+    'config',
+    `expected "auto" or an integer from 1 to ${MAX_WORKERS}, got ${describeValue(value)}`,
+  );
 }

@@ -96,7 +96,13 @@ export class YamlSource {
         if (first) {
           const at = this.lines.linePos(rangeStart(first.key) ?? 0);
           const { line, col } = this.lines.linePos(rangeStart(pair.key) ?? 0);
-          out.push({ file: this.file, line, col, path: formatPath([...path, key]), message: `duplicate key "${key}" (first at line ${at.line})` });
+          out.push({
+            file: this.file,
+            line,
+            col,
+            path: formatPath([...path, key]),
+            message: `duplicate key "${key}" (first at line ${at.line})`,
+          });
         } else {
           seen.set(key, pair);
         }

@@ -20,7 +20,9 @@ export interface Demo {
 
 function startBackend(name: string, tcp: boolean): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = fork(ENTRY, ['echo', '--port', '0', '--name', name, ...(tcp ? ['--tcp'] : [])], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = fork(ENTRY, ['echo', '--port', '0', '--name', name, ...(tcp ? ['--tcp'] : [])], {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`demo backend ${name} did not start`)), 10_000);
     child.stdout!.on('data', (c: Buffer) => {
@@ -42,7 +44,12 @@ export async function startDemo(webPort = 8080): Promise<Demo> {
   // First, before anything starts: the folder must be ours (private-dir.ts).
   const dir = demoDir();
   ensurePrivateDir(dir);
-  const names: [string, boolean][] = [['app-1', false], ['app-2', false], ['api-1', false], ['tcp-1', true]];
+  const names: [string, boolean][] = [
+    ['app-1', false],
+    ['app-2', false],
+    ['api-1', false],
+    ['tcp-1', true],
+  ];
   const started = await Promise.allSettled(names.map(([n, tcp]) => startBackend(n, tcp)));
   const backends = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.find((r) => r.status === 'rejected');

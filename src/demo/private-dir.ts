@@ -17,7 +17,11 @@ export function ensurePrivateDir(dir: string): void {
   const st = lstatSync(dir);
   const uid = process.getuid?.() ?? 0;
   const refuse = (why: string) =>
-    new HandoffError('HANDOFF_ERR_UNSAFE_PATH', 'config', `${dir} ${why}: refusing to use it for the demo's config. Remove it, or set TMPDIR to a folder of your own.`);
+    new HandoffError(
+      'HANDOFF_ERR_UNSAFE_PATH',
+      'config',
+      `${dir} ${why}: refusing to use it for the demo's config. Remove it, or set TMPDIR to a folder of your own.`,
+    );
   if (st.isSymbolicLink()) throw refuse('is a symbolic link');
   if (!st.isDirectory()) throw refuse('is not a folder');
   if (st.uid !== uid) throw refuse(`belongs to uid ${st.uid}, not to you (uid ${uid})`);

@@ -23,7 +23,11 @@ export interface CollectOptions {
   readonly askHandoff?: boolean;
 }
 
-function processesHolding(procRoot: string, bootTime: number, listening: ReadonlySet<number>): { processes: ProcessInfo[]; unreadable: number } {
+function processesHolding(
+  procRoot: string,
+  bootTime: number,
+  listening: ReadonlySet<number>,
+): { processes: ProcessInfo[]; unreadable: number } {
   const processes: ProcessInfo[] = [];
   let unreadable = 0;
   for (const pid of listPids(procRoot)) {

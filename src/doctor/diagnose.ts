@@ -238,7 +238,12 @@ function staleGenerationRule(f: Facts, g: ListenerGroup): Finding[] {
       if (p.proxy?.kind !== kind) continue;
       const gen = f.generationOf(p);
       if (!gen) continue;
-      const unit = units.get(gen.key) ?? { rootPid: gen.rootPid, order: gen.root?.startTicks ?? p.startTicks, epoch: gen.epoch, members: [] };
+      const unit = units.get(gen.key) ?? {
+        rootPid: gen.rootPid,
+        order: gen.root?.startTicks ?? p.startTicks,
+        epoch: gen.epoch,
+        members: [],
+      };
       unit.order = Math.min(unit.order, gen.root?.startTicks ?? p.startTicks);
       unit.members.push(p);
       units.set(gen.key, unit);
@@ -248,7 +253,12 @@ function staleGenerationRule(f: Facts, g: ListenerGroup): Finding[] {
     const ordered = [...units.values()].sort((a, b) => (byEpoch ? a.epoch! - b.epoch! : 0) || a.order - b.order || a.rootPid - b.rootPid);
     const newest = ordered[ordered.length - 1]!;
     const stale = ordered.slice(0, -1);
-    const stalePids = stale.flatMap((u) => u.members.slice().sort(byAge).map((p) => p.pid));
+    const stalePids = stale.flatMap((u) =>
+      u.members
+        .slice()
+        .sort(byAge)
+        .map((p) => p.pid),
+    );
     const oldest = stale[0]!.members.slice().sort(byAge)[0]!;
     const newestRoot = f.byPid.get(newest.rootPid) ?? newest.members.slice().sort(byAge)[0]!;
     out.push({
@@ -258,7 +268,11 @@ function staleGenerationRule(f: Facts, g: ListenerGroup): Finding[] {
       pids: stalePids,
       inodes: g.sockets.filter((h) => h.holders.some((p) => stalePids.includes(p.pid))).map((h) => h.socket.inode),
       message: `${KIND_NAME[kind]} ${pidText(stalePids)} (${stalePids.length === 1 ? 'started' : 'the oldest started'} ${f.age(oldest)} ago) still ${plural(stalePids.length, 'listens', 'listen')} on ${g.key} next to the newer ${kind} pid ${newest.rootPid} (started ${f.age(newestRoot)} ago): ${plural(stalePids.length, 'it gets', 'they get')} a share of new connections and ${plural(stalePids.length, 'answers', 'answer')} them with an old configuration.`,
-      fix: staleFix(kind, stale.map((u) => u.rootPid), newest.rootPid),
+      fix: staleFix(
+        kind,
+        stale.map((u) => u.rootPid),
+        newest.rootPid,
+      ),
     });
   }
   return out;
@@ -286,7 +300,9 @@ function drainingRule(f: Facts): Finding[] {
     draining.sort((a, b) => byAge(a.p, b.p));
     const list = draining.map((d) => d.p.pid);
     const each = draining
-      .map((d) => `pid ${d.p.pid} ${d.since === undefined ? `(shutting down, started ${f.age(d.p)} ago)` : `for about ${f.since(d.since)}`}`)
+      .map(
+        (d) => `pid ${d.p.pid} ${d.since === undefined ? `(shutting down, started ${f.age(d.p)} ago)` : `for about ${f.since(d.since)}`}`,
+      )
       .join(', ');
     out.push({
       code: 'draining',
@@ -337,7 +353,9 @@ function handoffGenerationsRule(f: Facts): Finding[] {
       });
       continue;
     }
-    const generations = [...new Set(workers.map((p) => p.proxy!.generation).filter((n): n is number => n !== undefined))].sort((a, b) => a - b);
+    const generations = [...new Set(workers.map((p) => p.proxy!.generation).filter((n): n is number => n !== undefined))].sort(
+      (a, b) => a - b,
+    );
     const newest = generations[generations.length - 1];
     if (newest === undefined) continue;
     for (const gen of generations.slice(0, -1)) {
@@ -386,7 +404,9 @@ function handoffControlRule(f: Facts): Finding[] {
   const out: Finding[] = [];
   for (const view of f.snapshot.handoff ?? []) {
     const master = f.handoffMaster(view.masterPid);
-    const workers = f.snapshot.processes.filter((p) => p.proxy?.kind === 'handoff' && p.proxy.role === 'worker' && (p.proxy.masterPid ?? p.ppid) === view.masterPid);
+    const workers = f.snapshot.processes.filter(
+      (p) => p.proxy?.kind === 'handoff' && p.proxy.role === 'worker' && (p.proxy.masterPid ?? p.ppid) === view.masterPid,
+    );
     if (!master || !f.inScope([master, ...workers])) continue;
     if (!view.status) {
       out.push({
@@ -518,7 +538,10 @@ function ownerUnknownRule(f: Facts, g: ListenerGroup): Finding[] {
         f.snapshot.unreadableProcesses > 0
           ? `No visible process holds the socket on ${g.key} (inode ${h.socket.inode}, uid ${h.socket.uid}); ${f.snapshot.unreadableProcesses} processes could not be inspected.`
           : `No process in this PID namespace holds the socket on ${g.key} (inode ${h.socket.inode}, uid ${h.socket.uid}): its owner lives in another container or namespace sharing this network.`,
-      fix: f.snapshot.unreadableProcesses > 0 ? 'Run handoff doctor as root to see every holder.' : 'Run handoff doctor in the PID namespace of the owner (e.g. inside that container).',
+      fix:
+        f.snapshot.unreadableProcesses > 0
+          ? 'Run handoff doctor as root to see every holder.'
+          : 'Run handoff doctor in the PID namespace of the owner (e.g. inside that container).',
     }));
 }
 
@@ -534,7 +557,10 @@ export function diagnose(snapshot: Snapshot): Finding[] {
   }
   findings.push(...handoffGenerationsRule(f), ...handoffControlRule(f), ...drainingRule(f));
   // stable sort: problems first, otherwise in listener order
-  return findings.map((x, i) => ({ x, i })).sort((a, b) => ORDER[a.x.severity] - ORDER[b.x.severity] || a.i - b.i).map(({ x }) => x);
+  return findings
+    .map((x, i) => ({ x, i }))
+    .sort((a, b) => ORDER[a.x.severity] - ORDER[b.x.severity] || a.i - b.i)
+    .map(({ x }) => x);
 }
 
 /** 0 healthy, 1 at least one problem: the exit code of `handoff doctor`. */

@@ -32,8 +32,15 @@ export async function askHandoffMasters(processes: readonly ProcessInfo[], procR
       }
       try {
         const res = await controlRequest(control, { type: 'status' }, ASK_TIMEOUT_MS);
-        if (!res.ok || res.type !== 'status') return { masterPid: m.pid, control, status: null, error: res.ok ? 'unexpected answer' : res.error };
-        if (res.status.master.pid !== m.pid) return { masterPid: m.pid, control, status: null, error: `the socket is answered by another master (pid ${res.status.master.pid})` };
+        if (!res.ok || res.type !== 'status')
+          return { masterPid: m.pid, control, status: null, error: res.ok ? 'unexpected answer' : res.error };
+        if (res.status.master.pid !== m.pid)
+          return {
+            masterPid: m.pid,
+            control,
+            status: null,
+            error: `the socket is answered by another master (pid ${res.status.master.pid})`,
+          };
         return {
           masterPid: m.pid,
           control,

@@ -120,6 +120,7 @@ export function listeningIn(text: Buffer): NetEntry[] {
 export async function readListenTable(procRoot: string): Promise<ListenTable> {
   const tcp = join(procRoot, 'net', 'tcp');
   const [v4, v6] = await Promise.all([readProcFile(tcp), readProcFile(join(procRoot, 'net', 'tcp6'))]);
-  if (v4 === undefined) throw new ProcUnreadableError(tcp, Object.assign(new Error(`ENOENT: no such file, open '${tcp}'`), { code: 'ENOENT' }));
+  if (v4 === undefined)
+    throw new ProcUnreadableError(tcp, Object.assign(new Error(`ENOENT: no such file, open '${tcp}'`), { code: 'ENOENT' }));
   return { listening: [...listeningIn(v4), ...(v6 ? listeningIn(v6) : [])], ipv6: v6 !== undefined };
 }

@@ -26,7 +26,10 @@ export function parseStat(text: string): ProcStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`not a /proc/PID/stat line: ${JSON.stringify(text.slice(0, 80))}`);
-  const rest = text.slice(close + 2).trim().split(/\s+/); // rest[0] is field 3
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/); // rest[0] is field 3
   const field = (n: number): string => {
     const v = rest[n - 3];
     if (v === undefined) throw new Error(`/proc/PID/stat has no field ${n}`);
@@ -76,7 +79,10 @@ export function listPids(procRoot: string): number[] {
   } catch (err) {
     throw new ProcUnreadableError(procRoot, err);
   }
-  return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  return names
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 export type SocketInodes = { readonly readable: true; readonly inodes: readonly number[] } | { readonly readable: false };
@@ -105,7 +111,6 @@ export function readSocketInodes(procRoot: string, pid: number): SocketInodes | 
   }
   return { readable: true, inodes: [...inodes].sort((a, b) => a - b) };
 }
-
 
 /** The command line of a process, or undefined when it is gone. */
 export function readCmdline(procRoot: string, pid: number): string[] | undefined {

@@ -52,7 +52,10 @@ function handoffFrom(args: readonly string[]): ProxyIdentity | null {
     const a = args[i]!;
     if (HANDOFF_WORKER.test(a)) {
       const rest = args.slice(i + 1);
-      return withNumbers({ kind: 'handoff', role: 'worker' }, { generation: integerOption(rest, '--generation'), masterPid: integerOption(rest, '--master') });
+      return withNumbers(
+        { kind: 'handoff', role: 'worker' },
+        { generation: integerOption(rest, '--generation'), masterPid: integerOption(rest, '--master') },
+      );
     }
     if (HANDOFF_CLI.test(a)) {
       // Only `start` runs a proxy; `handoff doctor`, `handoff echo` ... are not one.
@@ -71,7 +74,8 @@ export function identifyProxy(cmdline: readonly string[]): ProxyIdentity | null 
   if (program === 'haproxy-systemd-wrapper') return { kind: 'haproxy', role: 'master' };
   if (/^haproxy/.test(program)) return { kind: 'haproxy', role: 'unknown' };
   if (/^nginx/.test(program)) return { kind: 'nginx', role: 'unknown' };
-  if (/^envoy/.test(program)) return withNumbers({ kind: 'envoy', role: 'single' }, { generation: integerOption(cmdline, '--restart-epoch') });
+  if (/^envoy/.test(program))
+    return withNumbers({ kind: 'envoy', role: 'single' }, { generation: integerOption(cmdline, '--restart-epoch') });
   return handoffFrom(cmdline);
 }
 

@@ -49,7 +49,9 @@ export function renderText(snapshot: Snapshot, findings: readonly Finding[]): st
   const out: string[] = [];
   const filter = filterText(snapshot);
   const socketCount = snapshot.sockets.length;
-  out.push(`handoff doctor: ${plural(groups.length, 'listening address', 'listening addresses')}, ${plural(socketCount, 'socket')}${filter ? ` (${filter})` : ''}, read from ${snapshot.procRoot}`);
+  out.push(
+    `handoff doctor: ${plural(groups.length, 'listening address', 'listening addresses')}, ${plural(socketCount, 'socket')}${filter ? ` (${filter})` : ''}, read from ${snapshot.procRoot}`,
+  );
   out.push('');
   if (groups.length === 0) {
     out.push(filter ? `No listening TCP socket matches ${filter}.` : 'No listening TCP sockets.');
@@ -65,7 +67,14 @@ export function renderText(snapshot: Snapshot, findings: readonly Finding[]): st
       if (holders.length === 0) rows.push([String(s.inode), queue, '?', '', '', '(no visible process holds it)']);
       holders.forEach((p, i) => {
         shown.add(p.pid);
-        rows.push([i === 0 ? String(s.inode) : '', i === 0 ? queue : '', String(p.pid), formatAge(now - p.startedAt), describeProxy(p.proxy), command(p)]);
+        rows.push([
+          i === 0 ? String(s.inode) : '',
+          i === 0 ? queue : '',
+          String(p.pid),
+          formatAge(now - p.startedAt),
+          describeProxy(p.proxy),
+          command(p),
+        ]);
       });
     }
     out.push(...table(rows), '');
@@ -73,7 +82,9 @@ export function renderText(snapshot: Snapshot, findings: readonly Finding[]): st
   // under a filter, only the proxy processes a finding names (the rest belong to other ports)
   const named = new Set(findings.flatMap((x) => x.pids));
   const filtered = snapshot.filter.port !== undefined || snapshot.filter.address !== undefined;
-  const others = snapshot.processes.filter((p) => p.proxy && !shown.has(p.pid) && (!filtered || named.has(p.pid))).sort((a, b) => a.startTicks - b.startTicks || a.pid - b.pid);
+  const others = snapshot.processes
+    .filter((p) => p.proxy && !shown.has(p.pid) && (!filtered || named.has(p.pid)))
+    .sort((a, b) => a.startTicks - b.startTicks || a.pid - b.pid);
   if (others.length) {
     out.push('Other proxy processes (no listening socket shown above)');
     const rows: string[][] = [['PID', 'PPID', 'AGE', 'KIND', 'LISTENS', 'COMMAND']];
@@ -88,11 +99,19 @@ export function renderText(snapshot: Snapshot, findings: readonly Finding[]): st
       out.push(`handoff master ${h.masterPid}: no answer on its control socket${h.control ? ` ${h.control}` : ''} (${h.error ?? '?'})`, '');
       continue;
     }
-    const gens = h.status.generations.filter((g) => g.workers.length > 0).map((g) => `#${g.number} ${g.state} (${plural(g.workers.length, 'worker')})`);
-    out.push(`handoff master ${h.masterPid} says (control ${h.control}): ${gens.join(', ') || 'no generation alive'}; listeners ${h.status.listeners.map((l) => `${l.address} inode ${l.inode ?? '?'}`).join(', ') || 'none'}`, '');
+    const gens = h.status.generations
+      .filter((g) => g.workers.length > 0)
+      .map((g) => `#${g.number} ${g.state} (${plural(g.workers.length, 'worker')})`);
+    out.push(
+      `handoff master ${h.masterPid} says (control ${h.control}): ${gens.join(', ') || 'no generation alive'}; listeners ${h.status.listeners.map((l) => `${l.address} inode ${l.inode ?? '?'}`).join(', ') || 'none'}`,
+      '',
+    );
   }
   if (socketCount > 0 && snapshot.backlogSource === null) {
-    out.push('ACCEPT-Q is queued/backlog; the backlog limit is not in /proc/net/tcp and ss (iproute2) was not available, so it shows as ?.', '');
+    out.push(
+      'ACCEPT-Q is queued/backlog; the backlog limit is not in /proc/net/tcp and ss (iproute2) was not available, so it shows as ?.',
+      '',
+    );
   }
   if (findings.length) {
     out.push('Findings');
@@ -156,7 +175,12 @@ export function toJson(snapshot: Snapshot, findings: readonly Finding[]): unknow
         masterPid: p.proxy?.masterPid ?? null,
         shuttingDown: p.proxy?.shuttingDown ?? false,
       })),
-    handoff: (snapshot.handoff ?? []).map((h) => ({ masterPid: h.masterPid, control: h.control, status: h.status, error: h.error ?? null })),
+    handoff: (snapshot.handoff ?? []).map((h) => ({
+      masterPid: h.masterPid,
+      control: h.control,
+      status: h.status,
+      error: h.error ?? null,
+    })),
     findings: findings.map((x) => ({
       code: x.code,
       severity: x.severity,

@@ -98,7 +98,12 @@ export interface HandoffMasterView {
   /** null when the master did not answer (then `error` says why). */
   readonly status: {
     readonly listeners: readonly { readonly address: string; readonly inode: number | null }[];
-    readonly generations: readonly { readonly number: number; readonly state: string; readonly drainDeadline: number | null; readonly workers: readonly number[] }[];
+    readonly generations: readonly {
+      readonly number: number;
+      readonly state: string;
+      readonly drainDeadline: number | null;
+      readonly workers: readonly number[];
+    }[];
   } | null;
   readonly error?: string;
 }

@@ -61,7 +61,11 @@ function listen(server: net.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       const code = systemCode(err);
-      reject(new HandoffError('HANDOFF_ERR_BIND', 'config', `cannot listen on ${formatAddress(host, port)}: ${code ?? err.message}`, { cause: err }));
+      reject(
+        new HandoffError('HANDOFF_ERR_BIND', 'config', `cannot listen on ${formatAddress(host, port)}: ${code ?? err.message}`, {
+          cause: err,
+        }),
+      );
     };
     server.once('error', onError);
     server.listen({ port, host, exclusive: true }, () => {

@@ -58,7 +58,10 @@ function sendBody(res: ServerResponse, status: number, contentType: string, body
     res.end();
     return;
   }
-  res.writeHead(status, chunked ? { 'content-type': contentType } : { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.writeHead(
+    status,
+    chunked ? { 'content-type': contentType } : { 'content-type': contentType, 'content-length': Buffer.byteLength(body) },
+  );
   // No content-length in the head makes Node use chunked encoding.
   res.end(body);
 }
@@ -69,7 +72,10 @@ function sendPattern(req: IncomingMessage, res: ServerResponse, status: number, 
     res.end();
     return;
   }
-  res.writeHead(status, chunked ? { 'content-type': 'application/octet-stream' } : { 'content-type': 'application/octet-stream', 'content-length': total });
+  res.writeHead(
+    status,
+    chunked ? { 'content-type': 'application/octet-stream' } : { 'content-type': 'application/octet-stream', 'content-length': total },
+  );
   if (req.method === 'HEAD' || total === 0) {
     res.end();
     return;
@@ -82,7 +88,12 @@ function sendPattern(req: IncomingMessage, res: ServerResponse, status: number, 
 /** Head and the start of a body, then an RST: a server dying mid-response. */
 function resetMidResponse(res: ServerResponse, socket: Socket, status: number, query: EchoQuery): void {
   const announced = Math.max(query.bytes ?? RESET_DEFAULT_BYTES, 2);
-  res.writeHead(status, query.chunked ? { 'content-type': 'application/octet-stream' } : { 'content-type': 'application/octet-stream', 'content-length': announced });
+  res.writeHead(
+    status,
+    query.chunked
+      ? { 'content-type': 'application/octet-stream' }
+      : { 'content-type': 'application/octet-stream', 'content-length': announced },
+  );
   // The callback runs once the bytes are in the kernel, so the reset cannot overtake them.
   res.write(patternBytes(Math.min(RESET_SENT_BYTES, announced - 1)), () => {
     if (!socket.destroyed) socket.resetAndDestroy();

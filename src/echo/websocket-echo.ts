@@ -43,7 +43,9 @@ export function createWebSocketEcho(serverName: () => string): WebSocketEcho {
       socket.on('error', () => socket.destroy());
       if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
         const body = 'only websocket upgrades are accepted\n';
-        socket.end(`HTTP/1.1 400 Bad Request\r\nX-Server: ${serverName()}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 400 Bad Request\r\nX-Server: ${serverName()}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        );
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));

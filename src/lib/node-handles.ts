@@ -28,7 +28,13 @@ export interface TcpHandle {
   readonly writeQueueSize: number;
 }
 
-type CreateServerHandle = (address: string | null, port: number, addressType: number, fd: number | undefined, flags: number) => TcpHandle | number;
+type CreateServerHandle = (
+  address: string | null,
+  port: number,
+  addressType: number,
+  fd: number | undefined,
+  flags: number,
+) => TcpHandle | number;
 
 // libuv's UV_TCP_IPV6ONLY: an IPv6 bind does not also take the IPv4 port, so
 // "0.0.0.0:80" and "[::]:80" can both be configured.
@@ -37,7 +43,9 @@ const UV_TCP_IPV6ONLY = 1;
 function internalCreateServerHandle(): CreateServerHandle {
   const fn = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
   if (typeof fn !== 'function') {
-    throw new Error(`node ${process.version}: net._createServerHandle is gone; handoff cannot bind listening sockets without listening (see src/lib/node-handles.ts)`);
+    throw new Error(
+      `node ${process.version}: net._createServerHandle is gone; handoff cannot bind listening sockets without listening (see src/lib/node-handles.ts)`,
+    );
   }
   return fn;
 }
@@ -81,7 +89,9 @@ export function handleAddress(handle: TcpHandle): { address: string; port: numbe
 
 /** True for a value that is a native TCP handle (as received with an IPC message). */
 export function isTcpHandle(value: unknown): value is TcpHandle {
-  return typeof value === 'object' && value !== null && value.constructor?.name === 'TCP' && typeof (value as TcpHandle).readStart === 'function';
+  return (
+    typeof value === 'object' && value !== null && value.constructor?.name === 'TCP' && typeof (value as TcpHandle).readStart === 'function'
+  );
 }
 
 /**

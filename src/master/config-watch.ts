@@ -150,7 +150,8 @@ export class ConfigWatch {
       bytes = await readFile(this.file);
     } catch (err) {
       const d = `unreadable:${systemCode(err) ?? 'error'}`;
-      if (d !== this.lastDigest) log.warn('config file cannot be read; the running config keeps serving', { file: this.file, error: (err as Error).message });
+      if (d !== this.lastDigest)
+        log.warn('config file cannot be read; the running config keeps serving', { file: this.file, error: (err as Error).message });
       this.lastDigest = d;
       return;
     }
@@ -163,7 +164,13 @@ export class ConfigWatch {
     log.info('config file changed; reloading', { file: this.file });
     try {
       const outcome = await this.options.apply();
-      if (outcome) log.info('config file applied', { file: this.file, kind: outcome.kind, generation: outcome.generation, duration_ms: outcome.durationMs });
+      if (outcome)
+        log.info('config file applied', {
+          file: this.file,
+          kind: outcome.kind,
+          generation: outcome.generation,
+          duration_ms: outcome.durationMs,
+        });
     } catch (err) {
       const lines = (err as Error).message.split('\n').filter((l) => l !== '');
       log.warn('config file rejected; the running config keeps serving', { file: this.file, errors: lines.length });
@@ -210,7 +217,12 @@ export class ConfigWatch {
         this.folders.set(dir, { watcher, ...want });
       } catch (err) {
         // ENOSPC: the inotify watch limit; the stat poll still sees changes.
-        if (!this.watchFailureLogged) this.options.log.warn('cannot watch a folder; polling only', { folder: dir, error: (err as Error).message, poll_ms: this.pollMs });
+        if (!this.watchFailureLogged)
+          this.options.log.warn('cannot watch a folder; polling only', {
+            folder: dir,
+            error: (err as Error).message,
+            poll_ms: this.pollMs,
+          });
         this.watchFailureLogged = true;
       }
     }

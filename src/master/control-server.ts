@@ -41,7 +41,8 @@ export class ControlServer {
   ) {}
 
   async start(): Promise<void> {
-    if (await inUse(this.path)) throw new Error(`control socket ${this.path} is in use: is another handoff master running with this config?`);
+    if (await inUse(this.path))
+      throw new Error(`control socket ${this.path} is in use: is another handoff master running with this config?`);
     try {
       unlinkSync(this.path); // a stale socket file from a master that was killed
     } catch {

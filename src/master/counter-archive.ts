@@ -50,7 +50,8 @@ export class CounterArchive {
   startSampling(intervalMs = SAMPLE_INTERVAL_MS): void {
     if (this.sampler) return;
     this.sampler = setInterval(() => {
-      for (const t of this.tracked.values()) if (t.worker.state === 'ready' || t.worker.state === 'draining') void t.worker.counters(intervalMs);
+      for (const t of this.tracked.values())
+        if (t.worker.state === 'ready' || t.worker.state === 'draining') void t.worker.counters(intervalMs);
     }, intervalMs);
     this.sampler.unref();
   }

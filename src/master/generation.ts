@@ -72,22 +72,32 @@ export class Generation {
       log: deps.log,
       wanted: () => this.state === 'active',
       start: (index) => {
-        const init = { config: this.config, configGeneration: this.configGeneration, health: this.deps.health(), listeners: this.listenersFor() };
+        const init = {
+          config: this.config,
+          configGeneration: this.configGeneration,
+          health: this.deps.health(),
+          listeners: this.listenersFor(),
+        };
         const worker = this.spawn(index);
         // A live apply committed while it started: bring it to the config in force once ready.
-          const ready = worker.start(init, START_TIMEOUT_MS).then(() => {
-            if (worker.configGeneration !== this.configGeneration) void this.sync(worker);
-          });
-          return { worker, ready };
+        const ready = worker.start(init, START_TIMEOUT_MS).then(() => {
+          if (worker.configGeneration !== this.configGeneration) void this.sync(worker);
+        });
+        return { worker, ready };
       },
     });
   }
 
   private spawn(index: number): WorkerProcess {
-    const w = new WorkerProcess(this.number, index, {
-      onMessage: (worker, message, handle) => this.deps.onWorkerMessage(this, worker, message, handle),
-      onExit: (worker, code, signal) => this.onWorkerExit(worker, code, signal),
-    }, this.deps.log);
+    const w = new WorkerProcess(
+      this.number,
+      index,
+      {
+        onMessage: (worker, message, handle) => this.deps.onWorkerMessage(this, worker, message, handle),
+        onExit: (worker, code, signal) => this.onWorkerExit(worker, code, signal),
+      },
+      this.deps.log,
+    );
     this.workers.push(w);
     this.deps.onWorkerSpawned?.(w);
     return w;
@@ -109,7 +119,9 @@ export class Generation {
     try {
       const started = [];
       for (let i = 0; i < this.config.workers; i++) {
-        started.push(this.spawn(i).start({ config: this.config, configGeneration: this.configGeneration, health, listeners }, START_TIMEOUT_MS));
+        started.push(
+          this.spawn(i).start({ config: this.config, configGeneration: this.configGeneration, health, listeners }, START_TIMEOUT_MS),
+        );
       }
       await Promise.all(started);
       this.state = 'active';
@@ -198,7 +210,12 @@ export class Generation {
       await applyToWorkers([w], { generation, config, health: this.deps.health(), listeners: this.deps.listeners });
     } catch (err) {
       if (this.state !== 'active' || w.configGeneration === this.configGeneration) return;
-      this.deps.log.error('worker could not take the config in force; replacing it', { gen: this.number, pid: w.pid, config_generation: generation, error: (err as Error).message });
+      this.deps.log.error('worker could not take the config in force; replacing it', {
+        gen: this.number,
+        pid: w.pid,
+        config_generation: generation,
+        error: (err as Error).message,
+      });
       w.kill('SIGKILL');
       return;
     }
@@ -210,7 +227,9 @@ export class Generation {
     return this.workers.filter((w) => w.state === 'ready');
   }
 
-  status(counters: Map<number, { connections: GenerationStatus['workers'][number]['connections']; requests: number } | undefined>): GenerationStatus {
+  status(
+    counters: Map<number, { connections: GenerationStatus['workers'][number]['connections']; requests: number } | undefined>,
+  ): GenerationStatus {
     const respawn = this.state === 'active' ? this.replacer.status() : undefined;
     return {
       number: this.number,
@@ -226,7 +245,16 @@ export class Generation {
       ...(respawn ? { respawn } : {}),
       workers: this.workers.map((w) => {
         const c = counters.get(w.pid);
-        return { pid: w.pid, generation: this.number, configGeneration: w.configGeneration, state: w.state, startedAt: w.startedAt, connections: c?.connections, requests: c?.requests, restarts: 0 };
+        return {
+          pid: w.pid,
+          generation: this.number,
+          configGeneration: w.configGeneration,
+          state: w.state,
+          startedAt: w.startedAt,
+          connections: c?.connections,
+          requests: c?.requests,
+          restarts: 0,
+        };
       }),
     };
   }

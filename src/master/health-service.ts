@@ -58,12 +58,16 @@ export class HealthService {
       if (!b.health) continue;
       for (const s of b.servers) {
         const key = healthKey(b.name, s);
-        if (!this.states.has(key)) this.states.set(key, { backend: b.name, server: s.name, address: s.address.key, operational: 'starting', since: Date.now() });
+        if (!this.states.has(key))
+          this.states.set(key, { backend: b.name, server: s.name, address: s.address.key, operational: 'starting', since: Date.now() });
         if (this.states.get(key)!.operational === 'starting') pending.push(key);
       }
       const fp = fingerprint(b);
       if (this.checkers.has(fp)) continue;
-      const checker = new HealthChecker(b, { applyState: (key, op, cause) => this.applyState(key, op, cause), currentState: (key) => this.states.get(key)?.operational });
+      const checker = new HealthChecker(b, {
+        applyState: (key, op, cause) => this.applyState(key, op, cause),
+        currentState: (key) => this.states.get(key)?.operational,
+      });
       this.checkers.set(fp, checker.start());
     }
     if (pending.length === 0) return;
@@ -108,7 +112,15 @@ export class HealthService {
     t.operational = operational;
     t.since = change.at;
     const detail = 'detail' in cause ? cause.detail : undefined;
-    this.log[operational === 'down' ? 'warn' : 'info']('server state changed', { backend: t.backend, server: t.server, address: t.address, from: change.from.operational, to: operational, cause: cause.kind, detail });
+    this.log[operational === 'down' ? 'warn' : 'info']('server state changed', {
+      backend: t.backend,
+      server: t.server,
+      address: t.address,
+      from: change.from.operational,
+      to: operational,
+      cause: cause.kind,
+      detail,
+    });
     this.broadcast([change]);
     for (const w of this.waiters.splice(0)) w();
   }

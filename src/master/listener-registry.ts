@@ -51,10 +51,11 @@ export class ListenerRegistry {
 
   /** Record which frontend owns each address in the config now active. */
   assign(config: Config): void {
-    for (const f of config.frontends) for (const b of f.binds) {
-      const l = this.listeners.get(b.key);
-      if (l) l.frontend = f.name;
-    }
+    for (const f of config.frontends)
+      for (const b of f.binds) {
+        const l = this.listeners.get(b.key);
+        if (l) l.frontend = f.name;
+      }
   }
 
   /** Keys of listeners the config does not use. */

@@ -49,18 +49,24 @@ export async function applyToWorkers(workers: readonly WorkerProcess[], req: App
     // async: a missing socket rejects this worker's prepare (and so aborts everywhere)
     // instead of throwing past the workers already asked to prepare.
     workers.map(async (w) => {
-      const added = keys.filter((k) => !w.listenerKeys.has(k)).map((key) => {
-        const l = req.listeners.get(key);
-        if (!l) throw new Error(`no listening socket for ${key}`);
-        return { key, handle: l.handle };
-      });
+      const added = keys
+        .filter((k) => !w.listenerKeys.has(k))
+        .map((key) => {
+          const l = req.listeners.get(key);
+          if (!l) throw new Error(`no listening socket for ${key}`);
+          return { key, handle: l.handle };
+        });
       return w.prepare(id, req.generation, req.config, req.health, added, PREPARE_TIMEOUT_MS);
     }),
   );
   const failures = prepared.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
   if (failures.length > 0) {
     for (const w of workers) w.abort(id);
-    throw new HandoffError('HANDOFF_ERR_APPLY_FAILED', 'config', `live apply of generation ${req.generation} aborted: ${failures.join('; ')}`);
+    throw new HandoffError(
+      'HANDOFF_ERR_APPLY_FAILED',
+      'config',
+      `live apply of generation ${req.generation} aborted: ${failures.join('; ')}`,
+    );
   }
   const committed = await Promise.allSettled(workers.map((w) => w.commit(id, keys, COMMIT_TIMEOUT_MS)));
   return { lagging: workers.filter((_w, i) => committed[i]!.status === 'rejected') };

@@ -87,7 +87,9 @@ export class Master {
   readonly finishedPromise = new Promise<void>((r) => (this.resolveFinished = r));
 
   constructor(private configFile: string) {
-    this.queue = new ReloadQueue((request, requests) => this.runReload(request, requests).finally(() => this.reloadMetrics.ended(this.reloads[this.reloads.length - 1]!)));
+    this.queue = new ReloadQueue((request, requests) =>
+      this.runReload(request, requests).finally(() => this.reloadMetrics.ended(this.reloads[this.reloads.length - 1]!)),
+    );
     this.health = new HealthService(createLogger('health'), (changes) => this.broadcastHealth(changes));
   }
 
@@ -108,7 +110,11 @@ export class Master {
       await gen.start();
       this.active = gen;
       if (this.config.stats) {
-        this.stats = new StatsServer(this.config.stats.bind, () => this.status(), () => this.state === 'running');
+        this.stats = new StatsServer(
+          this.config.stats.bind,
+          () => this.status(),
+          () => this.state === 'running',
+        );
         await this.stats.start();
       }
     } catch (err) {
@@ -119,7 +125,10 @@ export class Master {
     this.log.info('handoff started', {
       generation: this.active.number,
       workers: this.active.workers.length,
-      listeners: this.listeners.all().map((l) => l.address.key).join(','),
+      listeners: this.listeners
+        .all()
+        .map((l) => l.address.key)
+        .join(','),
       control: this.config.control,
       config: this.configFile,
     });
@@ -155,21 +164,29 @@ export class Master {
       record.outcome = 'failed';
       record.durationMs = Date.now() - t0;
       record.reason = reason;
-      this.log.warn('reload failed', { reload: record.id, kind: record.kind, duration_ms: record.durationMs, reason: reason.split('\n')[0], requests });
+      this.log.warn('reload failed', {
+        reload: record.id,
+        kind: record.kind,
+        duration_ms: record.durationMs,
+        reason: reason.split('\n')[0],
+        requests,
+      });
       return new ReloadFailure(reason, issues);
     };
     if (this.state !== 'running') throw fail(`the master is ${this.state}`);
     const path = request.file ?? this.configFile;
 
     // 1. Load and validate (a pushed document exactly as `handoff check` would, under the master's file name).
-    const result = request.text !== undefined ? await loadConfigText(request.text, this.configFile, dirname(this.configFile)) : await loadConfig(path);
+    const result =
+      request.text !== undefined ? await loadConfigText(request.text, this.configFile, dirname(this.configFile)) : await loadConfig(path);
     if (!result.ok) {
       const issues = result.errors.map((i) => ({ file: i.file, line: i.line, col: i.col, path: i.path, message: i.message }));
       throw fail(result.errors.map(formatIssue).join('\n'), { ok: false, error: 'invalid config', issues });
     }
     const config = result.config;
     const warnings = result.warnings.map(formatIssue);
-    if (config.control !== this.config.control) warnings.push(`control socket stays ${this.config.control} until restart (the new config says ${config.control})`);
+    if (config.control !== this.config.control)
+      warnings.push(`control socket stays ${this.config.control} until restart (the new config says ${config.control})`);
     if (!sameStats(config, this.config)) warnings.push('the stats listener changes at the next restart of the master');
 
     // A pushed config replaces the file, atomically, so a restart resumes it.
@@ -188,7 +205,13 @@ export class Master {
       record.outcome = 'ok';
       record.generation = this.active!.configGeneration;
       record.durationMs = Date.now() - t0;
-      this.log.info('reload finished', { reload: record.id, kind: 'unchanged', generation: record.generation, duration_ms: record.durationMs, requests });
+      this.log.info('reload finished', {
+        reload: record.id,
+        kind: 'unchanged',
+        generation: record.generation,
+        duration_ms: record.durationMs,
+        requests,
+      });
       return { kind: 'unchanged', generation: record.generation, durationMs: record.durationMs, warnings, coalesced: requests };
     }
 
@@ -209,12 +232,18 @@ export class Master {
       const gen = this.active!;
       generation = this.nextGeneration++;
       try {
-        const outcome = await applyToWorkers(gen.readyWorkers(), { generation, config, health: this.health.snapshot(), listeners: this.listeners });
+        const outcome = await applyToWorkers(gen.readyWorkers(), {
+          generation,
+          config,
+          health: this.health.snapshot(),
+          listeners: this.listeners,
+        });
         gen.config = config;
         gen.configGeneration = generation;
         for (const w of outcome.lagging) void gen.sync(w);
         // Workers that were starting (a crash replacement) catch up once ready.
-        for (const w of gen.workers) if (w.state === 'ready' && w.configGeneration !== generation && !outcome.lagging.includes(w)) void gen.sync(w);
+        for (const w of gen.workers)
+          if (w.state === 'ready' && w.configGeneration !== generation && !outcome.lagging.includes(w)) void gen.sync(w);
       } catch (err) {
         await this.listeners.close(added);
         this.health.commit(this.config);
@@ -298,7 +327,15 @@ export class Master {
       d.timedOut += totals.timedOut;
       d.killed += totals.killed;
     }
-    this.log.info('generation exited', { generation: gen.number, age_ms: Date.now() - gen.startedAt, reload: gen.drainedBy, migrated: totals.migrated, closed_idle: totals.closedIdle, timed_out: totals.timedOut, killed: totals.killed });
+    this.log.info('generation exited', {
+      generation: gen.number,
+      age_ms: Date.now() - gen.startedAt,
+      reload: gen.drainedBy,
+      migrated: totals.migrated,
+      closed_idle: totals.closedIdle,
+      timed_out: totals.timedOut,
+      killed: totals.killed,
+    });
     if (this.generations.every((g) => !g.alive)) for (const w of this.stoppedWaiters.splice(0)) w();
   }
 
@@ -381,7 +418,15 @@ export class Master {
             ...(req.type === 'apply' ? { text: req.config } : {}),
             ...(req.restart ? { restart: true } : {}),
           });
-          return { ok: true, type: 'reload', kind: a.kind, generation: a.generation, durationMs: a.durationMs, warnings: a.warnings, coalesced: a.coalesced };
+          return {
+            ok: true,
+            type: 'reload',
+            kind: a.kind,
+            generation: a.generation,
+            durationMs: a.durationMs,
+            warnings: a.warnings,
+            coalesced: a.coalesced,
+          };
         } catch (err) {
           if (err instanceof ReloadFailure && err.issues) return { ...err.issues, error: err.message };
           return { ok: false, error: err instanceof Error ? err.message : String(err) };

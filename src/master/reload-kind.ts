@@ -17,7 +17,11 @@ export interface ReloadChoice {
   readonly reason: string;
 }
 
-export function chooseReloadKind(current: Config, next: Config, o: { restart: boolean; runningVersion: string; diskVersion?: string }): ReloadChoice {
+export function chooseReloadKind(
+  current: Config,
+  next: Config,
+  o: { restart: boolean; runningVersion: string; diskVersion?: string },
+): ReloadChoice {
   if (o.restart) return { kind: 'process', reason: 'restart requested' };
   // Unreadable now (an upgrade half-written, no fd to spare): judge by the config alone.
   const disk = o.diskVersion ?? versionOnDisk() ?? o.runningVersion;

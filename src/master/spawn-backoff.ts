@@ -93,7 +93,13 @@ export class SpawnBackoff {
       this.failed(detail);
       if (!this.deps.wanted()) return;
       const delay = this.nextDelay();
-      this.deps.log.error('could not start a replacement worker; retrying', { gen, index, error: detail, failures: this.failures, in_ms: delay });
+      this.deps.log.error('could not start a replacement worker; retrying', {
+        gen,
+        index,
+        error: detail,
+        failures: this.failures,
+        in_ms: delay,
+      });
       this.schedule(index, delay);
       return;
     }

@@ -175,7 +175,14 @@ export class WorkerProcess {
   }
 
   /** Live apply, step 1: the worker compiles `config` beside its own and receives the new binds' sockets. */
-  prepare(id: number, generation: number, config: Config, health: HealthSnapshot, listeners: readonly { key: string; handle: TcpHandle }[], timeoutMs: number): Promise<void> {
+  prepare(
+    id: number,
+    generation: number,
+    config: Config,
+    health: HealthSnapshot,
+    listeners: readonly { key: string; handle: TcpHandle }[],
+    timeoutMs: number,
+  ): Promise<void> {
     return this.applyStep(`prepare:${id}`, timeoutMs, async () => {
       await this.send({ type: 'prepare', id, generation, config, health, listeners: listeners.map((l) => l.key) });
       for (const l of listeners) await this.send({ type: 'listener', key: l.key, apply: id }, l.handle);
@@ -215,7 +222,10 @@ export class WorkerProcess {
   }
 
   /** Send the config and the listening sockets; resolves once the worker listens on all of them. */
-  start(init: { config: Config; configGeneration: number; health: HealthSnapshot; listeners: readonly { key: string; handle: TcpHandle }[] }, timeoutMs: number): Promise<void> {
+  start(
+    init: { config: Config; configGeneration: number; health: HealthSnapshot; listeners: readonly { key: string; handle: TcpHandle }[] },
+    timeoutMs: number,
+  ): Promise<void> {
     this.configGeneration = init.configGeneration;
     this.listenerKeys = new Set(init.listeners.map((l) => l.key));
     const ready = new Promise<void>((resolve, reject) => {
@@ -235,7 +245,15 @@ export class WorkerProcess {
     });
     void (async () => {
       try {
-        await this.send({ type: 'init', generation: this.generation, configGeneration: init.configGeneration, index: this.index, config: init.config, health: init.health, listeners: init.listeners.map((l) => l.key) });
+        await this.send({
+          type: 'init',
+          generation: this.generation,
+          configGeneration: init.configGeneration,
+          index: this.index,
+          config: init.config,
+          health: init.health,
+          listeners: init.listeners.map((l) => l.key),
+        });
         for (const l of init.listeners) await this.send({ type: 'listener', key: l.key }, l.handle);
       } catch (err) {
         this.readyWaiters?.reject(err as Error);
@@ -264,11 +282,14 @@ export class WorkerProcess {
   /** SIGKILL at `at` (epoch ms) if still alive then. */
   killAt(at: number, why: string): void {
     clearTimeout(this.killTimer);
-    this.killTimer = setTimeout(() => {
-      if (this.state === 'exited') return;
-      this.log.warn('killing a worker that outlived its deadline', { pid: this.pid, gen: this.generation, why });
-      this.child.kill('SIGKILL');
-    }, Math.max(0, at - Date.now()));
+    this.killTimer = setTimeout(
+      () => {
+        if (this.state === 'exited') return;
+        this.log.warn('killing a worker that outlived its deadline', { pid: this.pid, gen: this.generation, why });
+        this.child.kill('SIGKILL');
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {

@@ -65,7 +65,8 @@ function num(n: number | undefined): string {
 }
 
 const combinedLine: FormatEntry = (e) => {
-  const request = e.method === undefined ? '"-"' : '"' + escape(e.method) + ' ' + escape(e.path ?? '') + ' ' + (e.protocol ?? 'HTTP/1.1') + '"';
+  const request =
+    e.method === undefined ? '"-"' : '"' + escape(e.method) + ' ' + escape(e.path ?? '') + ' ' + (e.protocol ?? 'HTTP/1.1') + '"';
   const t = e.timings;
   return (
     remoteAddr(e.client) +

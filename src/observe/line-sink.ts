@@ -294,7 +294,12 @@ export class LineSink {
   private sendReport(): void {
     if (this.unreported === 0) return;
     this.lastReport = Date.now();
-    const r: DropReport = { log: this.options.name, dropped: this.unreported, total: droppedLines[this.options.name], reason: this.lastReason };
+    const r: DropReport = {
+      log: this.options.name,
+      dropped: this.unreported,
+      total: droppedLines[this.options.name],
+      reason: this.lastReason,
+    };
     this.unreported = 0;
     this.options.report(r);
   }

@@ -50,13 +50,18 @@ const OPERATIONAL_BUFFER_BYTES = 256 * 1024;
 let stderr: LineSink | undefined;
 
 const stderrSink: Sink = (line) => {
-  stderr ??= new LineSink({ fd: 2 }, { name: 'operational', maxBuffered: OPERATIONAL_BUFFER_BYTES, report: (r) => stderr?.writeUnbounded(dropLine('log', r) + '\n') });
+  stderr ??= new LineSink(
+    { fd: 2 },
+    { name: 'operational', maxBuffered: OPERATIONAL_BUFFER_BYTES, report: (r) => stderr?.writeUnbounded(dropLine('log', r) + '\n') },
+  );
   stderr.write(line + '\n');
 };
 
 /** The warning that says lines were lost: `log lines dropped log=access dropped=812 total=812 reason="buffer full"`. */
 function dropLine(component: string, r: DropReport): string {
-  return formatLine('warn', component, 'log lines dropped', [{ pid: process.pid, log: r.log, dropped: r.dropped, total: r.total, reason: r.reason }]);
+  return formatLine('warn', component, 'log lines dropped', [
+    { pid: process.pid, log: r.log, dropped: r.dropped, total: r.total, reason: r.reason },
+  ]);
 }
 
 function formatLine(level: Level, component: string, message: string, sources: (Fields | undefined)[]): string {

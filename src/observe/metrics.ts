@@ -25,7 +25,9 @@ function labelValue(v: string): string {
 }
 
 function labelText(labels: Labels): string {
-  const l = Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`).join(',');
+  const l = Object.entries(labels)
+    .map(([k, v]) => `${k}="${labelValue(v)}"`)
+    .join(',');
   return l ? `{${l}}` : '';
 }
 
@@ -80,46 +82,141 @@ export function renderMetrics(r: StatusReport, now = Date.now()): string {
   const active = activeGenerations(r);
 
   // ---- the master and its generations
-  x.family('handoff_build_info', 'gauge', 'Always 1; the handoff version and the Node.js version the master runs.', [[{ version: r.master.version, node: r.master.node }, 1]]);
-  x.family('handoff_start_time_seconds', 'gauge', 'When the master started, in seconds since the epoch.', [[{}, r.master.startedAt / 1000]]);
-  x.family('handoff_ready', 'gauge', '1 while the master serves (stats /ready answers 200), 0 from the moment a stop begins.', [[{}, r.master.state === 'running' ? 1 : 0]]);
+  x.family('handoff_build_info', 'gauge', 'Always 1; the handoff version and the Node.js version the master runs.', [
+    [{ version: r.master.version, node: r.master.node }, 1],
+  ]);
+  x.family('handoff_start_time_seconds', 'gauge', 'When the master started, in seconds since the epoch.', [
+    [{}, r.master.startedAt / 1000],
+  ]);
+  x.family('handoff_ready', 'gauge', '1 while the master serves (stats /ready answers 200), 0 from the moment a stop begins.', [
+    [{}, r.master.state === 'running' ? 1 : 0],
+  ]);
   x.family('handoff_master_resident_memory_bytes', 'gauge', 'Resident memory of the master process.', [[{}, r.master.memory.rss]]);
-  x.family('handoff_config_generation', 'gauge', 'Generation number of the config in force (each applied config takes the next one).', [[{}, active.config]]);
-  x.family('handoff_process_generation', 'gauge', 'Generation number of the active worker processes (raised by process reloads only).', [[{}, active.process]]);
-  x.family('handoff_generations', 'gauge', 'Process generations with workers alive, by state.', GENERATION_STATES.map((s) => [{ state: s }, alive.filter((g) => g.state === s).length]));
-  x.family('handoff_workers', 'gauge', 'Worker processes alive, by state.', WORKER_STATES.map((s) => [{ state: s }, alive.reduce((n, g) => n + g.workers.filter((w) => w.state === s).length, 0)]));
-  x.family('handoff_oldest_draining_process_age_seconds', 'gauge', 'Seconds since the oldest generation still alive was told to drain; 0 when none drains.', [[{}, oldestDrainingAgeSeconds(r, now)]]);
+  x.family('handoff_config_generation', 'gauge', 'Generation number of the config in force (each applied config takes the next one).', [
+    [{}, active.config],
+  ]);
+  x.family('handoff_process_generation', 'gauge', 'Generation number of the active worker processes (raised by process reloads only).', [
+    [{}, active.process],
+  ]);
+  x.family(
+    'handoff_generations',
+    'gauge',
+    'Process generations with workers alive, by state.',
+    GENERATION_STATES.map((s) => [{ state: s }, alive.filter((g) => g.state === s).length]),
+  );
+  x.family(
+    'handoff_workers',
+    'gauge',
+    'Worker processes alive, by state.',
+    WORKER_STATES.map((s) => [{ state: s }, alive.reduce((n, g) => n + g.workers.filter((w) => w.state === s).length, 0)]),
+  );
+  x.family(
+    'handoff_oldest_draining_process_age_seconds',
+    'gauge',
+    'Seconds since the oldest generation still alive was told to drain; 0 when none drains.',
+    [[{}, oldestDrainingAgeSeconds(r, now)]],
+  );
 
   // ---- reloads
-  const reloadCount = (kind: string, outcome: string) => r.reloadTotals.byKindOutcome.find((e) => e.kind === kind && e.outcome === outcome)?.count ?? 0;
-  x.family('handoff_reloads_total', 'counter', 'Reloads since the master started, by kind (live, process, unchanged; none: failed before a kind was chosen) and outcome.', RELOAD_KINDS.flatMap((kind) => RELOAD_OUTCOMES.map((outcome): Sample => [{ kind, outcome }, reloadCount(kind, outcome)])));
-  x.histogram('handoff_reload_duration_seconds', 'Reload durations, from the request to the new config in force (or the failure), by kind.', RELOAD_BUCKETS, Object.entries(r.reloadTotals.duration).map(([kind, h]) => [{ kind }, h]));
-  x.family('handoff_last_reload_success_timestamp_seconds', 'gauge', 'When the last successful reload finished (the start counts as one), in seconds since the epoch.', [[{}, r.reloadTotals.lastSuccessAt / 1000]]);
-  x.family('handoff_last_reload_successful', 'gauge', '1 if the last reload succeeded, 0 if it failed.', [[{}, r.reloadTotals.lastFailureAt !== undefined && r.reloadTotals.lastFailureAt > r.reloadTotals.lastSuccessAt ? 0 : 1]]);
+  const reloadCount = (kind: string, outcome: string) =>
+    r.reloadTotals.byKindOutcome.find((e) => e.kind === kind && e.outcome === outcome)?.count ?? 0;
+  x.family(
+    'handoff_reloads_total',
+    'counter',
+    'Reloads since the master started, by kind (live, process, unchanged; none: failed before a kind was chosen) and outcome.',
+    RELOAD_KINDS.flatMap((kind) => RELOAD_OUTCOMES.map((outcome): Sample => [{ kind, outcome }, reloadCount(kind, outcome)])),
+  );
+  x.histogram(
+    'handoff_reload_duration_seconds',
+    'Reload durations, from the request to the new config in force (or the failure), by kind.',
+    RELOAD_BUCKETS,
+    Object.entries(r.reloadTotals.duration).map(([kind, h]) => [{ kind }, h]),
+  );
+  x.family(
+    'handoff_last_reload_success_timestamp_seconds',
+    'gauge',
+    'When the last successful reload finished (the start counts as one), in seconds since the epoch.',
+    [[{}, r.reloadTotals.lastSuccessAt / 1000]],
+  );
+  x.family('handoff_last_reload_successful', 'gauge', '1 if the last reload succeeded, 0 if it failed.', [
+    [{}, r.reloadTotals.lastFailureAt !== undefined && r.reloadTotals.lastFailureAt > r.reloadTotals.lastSuccessAt ? 0 : 1],
+  ]);
 
   // ---- traffic
-  x.family('handoff_connections', 'gauge', 'Client connections open now, by state.', CONNECTION_STATES.map((s) => [{ state: s }, r.totals.connections[s] ?? 0]));
+  x.family(
+    'handoff_connections',
+    'gauge',
+    'Client connections open now, by state.',
+    CONNECTION_STATES.map((s) => [{ state: s }, r.totals.connections[s] ?? 0]),
+  );
   x.family('handoff_connections_accepted_total', 'counter', 'Client connections accepted.', [[{}, t.accepted]]);
-  x.family('handoff_requests_total', 'counter', 'HTTP requests finished, by status class (other: no status was sent).', REQUEST_CLASSES.map((c) => [{ class: c }, t.requests[c]]));
-  x.histogram('handoff_request_duration_seconds', 'HTTP request durations, from the request head to the end of the response, by frontend, backend ("" when none was chosen) and status class.', DURATION_BUCKETS, t.requestDuration.map((d) => [{ frontend: d.frontend, backend: d.backend, class: d.class }, d.histogram]));
+  x.family(
+    'handoff_requests_total',
+    'counter',
+    'HTTP requests finished, by status class (other: no status was sent).',
+    REQUEST_CLASSES.map((c) => [{ class: c }, t.requests[c]]),
+  );
+  x.histogram(
+    'handoff_request_duration_seconds',
+    'HTTP request durations, from the request head to the end of the response, by frontend, backend ("" when none was chosen) and status class.',
+    DURATION_BUCKETS,
+    t.requestDuration.map((d) => [{ frontend: d.frontend, backend: d.backend, class: d.class }, d.histogram]),
+  );
   x.family('handoff_retries_total', 'counter', 'Requests retried on another server.', [[{}, t.retries]]);
-  x.family('handoff_migrated_connections_total', 'counter', 'Connections handed from a draining generation to the active one.', [[{}, t.migratedIn]]);
-  x.family('handoff_client_received_bytes_total', 'counter', 'Bytes received from clients (HTTP requests, TCP tunnels).', [[{}, t.bytesIn]]);
+  x.family('handoff_migrated_connections_total', 'counter', 'Connections handed from a draining generation to the active one.', [
+    [{}, t.migratedIn],
+  ]);
+  x.family('handoff_client_received_bytes_total', 'counter', 'Bytes received from clients (HTTP requests, TCP tunnels).', [
+    [{}, t.bytesIn],
+  ]);
   x.family('handoff_client_sent_bytes_total', 'counter', 'Bytes sent to clients (HTTP responses, TCP tunnels).', [[{}, t.bytesOut]]);
-  x.family('handoff_log_lines_dropped_total', 'counter', 'Log lines lost because the reader stalled (bounded buffer full) or a write failed, by log.', [[{ log: 'access' }, r.totals.logDropped.access], [{ log: 'operational' }, r.totals.logDropped.operational]]);
+  x.family(
+    'handoff_log_lines_dropped_total',
+    'counter',
+    'Log lines lost because the reader stalled (bounded buffer full) or a write failed, by log.',
+    [
+      [{ log: 'access' }, r.totals.logDropped.access],
+      [{ log: 'operational' }, r.totals.logDropped.operational],
+    ],
+  );
 
   // ---- backends and servers
   const backendNames = [...new Set([...Object.keys(r.backends), ...Object.keys(t.backends)])].sort();
   const bt = (b: string) => t.backends[b];
-  x.family('handoff_backend_queue_length', 'gauge', 'Requests waiting for a server slot now.', Object.entries(r.backends).map(([b, bc]) => [{ backend: b }, bc.queue]));
-  x.family('handoff_backend_queued_total', 'counter', 'Requests that had to wait in the backend queue.', backendNames.map((b) => [{ backend: b }, bt(b)?.queued ?? 0]));
-  x.family('handoff_backend_queue_rejected_total', 'counter', 'Queued requests turned away, by reason (timeout: timeouts.queue passed; full: maxqueue; client-abort: the client left).', backendNames.flatMap((b): Sample[] => [
-    [{ backend: b, reason: 'timeout' }, bt(b)?.queueTimeouts ?? 0],
-    [{ backend: b, reason: 'full' }, bt(b)?.queueFull ?? 0],
-    [{ backend: b, reason: 'client-abort' }, bt(b)?.queueAborted ?? 0],
-  ]));
-  x.histogram('handoff_backend_queue_wait_seconds', 'Time spent in the backend queue by requests (and TCP connections) that waited for a server slot and got one.', DURATION_BUCKETS, t.queueWait.map((w) => [{ backend: w.backend }, w.histogram]));
-  x.family('handoff_backend_no_server_total', 'counter', 'Requests refused because no server of the backend was usable.', backendNames.map((b) => [{ backend: b }, bt(b)?.noServer ?? 0]));
+  x.family(
+    'handoff_backend_queue_length',
+    'gauge',
+    'Requests waiting for a server slot now.',
+    Object.entries(r.backends).map(([b, bc]) => [{ backend: b }, bc.queue]),
+  );
+  x.family(
+    'handoff_backend_queued_total',
+    'counter',
+    'Requests that had to wait in the backend queue.',
+    backendNames.map((b) => [{ backend: b }, bt(b)?.queued ?? 0]),
+  );
+  x.family(
+    'handoff_backend_queue_rejected_total',
+    'counter',
+    'Queued requests turned away, by reason (timeout: timeouts.queue passed; full: maxqueue; client-abort: the client left).',
+    backendNames.flatMap((b): Sample[] => [
+      [{ backend: b, reason: 'timeout' }, bt(b)?.queueTimeouts ?? 0],
+      [{ backend: b, reason: 'full' }, bt(b)?.queueFull ?? 0],
+      [{ backend: b, reason: 'client-abort' }, bt(b)?.queueAborted ?? 0],
+    ]),
+  );
+  x.histogram(
+    'handoff_backend_queue_wait_seconds',
+    'Time spent in the backend queue by requests (and TCP connections) that waited for a server slot and got one.',
+    DURATION_BUCKETS,
+    t.queueWait.map((w) => [{ backend: w.backend }, w.histogram]),
+  );
+  x.family(
+    'handoff_backend_no_server_total',
+    'counter',
+    'Requests refused because no server of the backend was usable.',
+    backendNames.map((b) => [{ backend: b }, bt(b)?.noServer ?? 0]),
+  );
 
   const active_: Sample[] = [];
   const up: Sample[] = [];

@@ -78,7 +78,9 @@ export class StatsServer {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(report, null, 2) + '\n');
       } else if (path === '/metrics') {
         const report = await this.status();
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }).end(renderMetrics(report));
+        res
+          .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
+          .end(renderMetrics(report));
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       }

@@ -148,7 +148,15 @@ export interface StatusReport {
 }
 
 export type ControlResponse =
-  | { readonly ok: true; readonly type: 'reload'; readonly kind: ReloadKind; readonly generation: number; readonly durationMs: number; readonly warnings: readonly string[]; readonly coalesced: number }
+  | {
+      readonly ok: true;
+      readonly type: 'reload';
+      readonly kind: ReloadKind;
+      readonly generation: number;
+      readonly durationMs: number;
+      readonly warnings: readonly string[];
+      readonly coalesced: number;
+    }
   | { readonly ok: true; readonly type: 'status'; readonly status: StatusReport }
   | { readonly ok: true; readonly type: 'stop' }
   | { readonly ok: true; readonly type: 'reopen-logs'; readonly workers: number }
@@ -162,9 +170,13 @@ export function parseControlRequest(v: unknown): ControlRequest | undefined {
   if (!isObj(v)) return undefined;
   switch (v.type) {
     case 'reload':
-      return (v.file === undefined || typeof v.file === 'string') && (v.restart === undefined || typeof v.restart === 'boolean') ? (v as ControlRequest) : undefined;
+      return (v.file === undefined || typeof v.file === 'string') && (v.restart === undefined || typeof v.restart === 'boolean')
+        ? (v as ControlRequest)
+        : undefined;
     case 'apply':
-      return typeof v.config === 'string' && (v.restart === undefined || typeof v.restart === 'boolean') ? (v as ControlRequest) : undefined;
+      return typeof v.config === 'string' && (v.restart === undefined || typeof v.restart === 'boolean')
+        ? (v as ControlRequest)
+        : undefined;
     case 'status':
     case 'reopen-logs':
       return v as ControlRequest;

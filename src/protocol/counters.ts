@@ -109,7 +109,15 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
     total.logDropped.access += c.logDropped?.access ?? 0;
     total.logDropped.operational += c.logDropped?.operational ?? 0;
     for (const [name, b] of Object.entries(c.backends)) {
-      const t = (total.backends[name] ??= { queue: 0, queued: 0, queueTimeouts: 0, queueFull: 0, queueAborted: 0, noServer: 0, servers: {} });
+      const t = (total.backends[name] ??= {
+        queue: 0,
+        queued: 0,
+        queueTimeouts: 0,
+        queueFull: 0,
+        queueAborted: 0,
+        noServer: 0,
+        servers: {},
+      });
       t.queue += b.queue;
       t.queued += b.queued ?? 0;
       t.queueTimeouts += b.queueTimeouts ?? 0;
@@ -213,7 +221,8 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
   };
   const durations = new Map<string, Histogram>();
   const waits = new Map<string, Histogram>();
-  const backend = (b: string) => (t.backends[b] ??= { queued: 0, queueTimeouts: 0, queueFull: 0, queueAborted: 0, noServer: 0, servers: {} });
+  const backend = (b: string) =>
+    (t.backends[b] ??= { queued: 0, queueTimeouts: 0, queueFull: 0, queueAborted: 0, noServer: 0, servers: {} });
   const bucket = (m: Map<string, Histogram>, key: string, slot: string, n: number) => {
     const h = m.get(key) ?? newHistogram(DURATION_BUCKETS);
     m.set(key, h);

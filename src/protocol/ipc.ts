@@ -46,7 +46,14 @@ export type MasterMessage =
    * 'prepare-failed'). The sockets of the binds it adds follow as 'listener' messages with
    * `apply: id`, one per key in `listeners`.
    */
-  | { readonly type: 'prepare'; readonly id: number; readonly generation: number; readonly config: Config; readonly health: HealthSnapshot; readonly listeners: readonly string[] }
+  | {
+      readonly type: 'prepare';
+      readonly id: number;
+      readonly generation: number;
+      readonly config: Config;
+      readonly health: HealthSnapshot;
+      readonly listeners: readonly string[];
+    }
   /** Live apply, step 2: every worker prepared; put it in force and answer 'committed'. */
   | { readonly type: 'commit'; readonly id: number }
   /** Live apply abandoned (another worker failed): drop the prepared config. */
@@ -111,7 +118,13 @@ export type WorkerMessage =
    */
   | { readonly type: 'listener?'; readonly key: string }
   /** Drain finished (about to exit): what happened to its connections, and its final counters (so the master loses none). */
-  | { readonly type: 'drained'; readonly migrated: number; readonly closedIdle: number; readonly timedOut: number; readonly counters?: WorkerCounters };
+  | {
+      readonly type: 'drained';
+      readonly migrated: number;
+      readonly closedIdle: number;
+      readonly timedOut: number;
+      readonly counters?: WorkerCounters;
+    };
 
 // ---- validation at the boundary --------------------------------------------------------
 
@@ -123,7 +136,10 @@ const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const KINDS: readonly unknown[] = ['http', 'tunnel-client', 'tunnel-server'];
 
 function validTunnel(v: unknown): boolean {
-  return v === undefined || (isObj(v) && str(v.backend) && str(v.server) && (v.origin === 'tcp' || v.origin === 'upgrade') && num(v.lastActivity));
+  return (
+    v === undefined ||
+    (isObj(v) && str(v.backend) && str(v.server) && (v.origin === 'tcp' || v.origin === 'upgrade') && num(v.lastActivity))
+  );
 }
 
 /** Returns the message if it is a well-formed MasterMessage, else undefined. */
@@ -131,11 +147,20 @@ export function parseMasterMessage(v: unknown): MasterMessage | undefined {
   if (!isObj(v)) return undefined;
   switch (v.type) {
     case 'init':
-      return num(v.generation) && num(v.configGeneration) && num(v.index) && isObj(v.config) && isObj(v.health) && Array.isArray(v.listeners) ? (v as MasterMessage) : undefined;
+      return num(v.generation) &&
+        num(v.configGeneration) &&
+        num(v.index) &&
+        isObj(v.config) &&
+        isObj(v.health) &&
+        Array.isArray(v.listeners)
+        ? (v as MasterMessage)
+        : undefined;
     case 'listener':
       return str(v.key) && (v.apply === undefined || num(v.apply)) ? (v as MasterMessage) : undefined;
     case 'prepare':
-      return num(v.id) && num(v.generation) && isObj(v.config) && isObj(v.health) && Array.isArray(v.listeners) && v.listeners.every(str) ? (v as MasterMessage) : undefined;
+      return num(v.id) && num(v.generation) && isObj(v.config) && isObj(v.health) && Array.isArray(v.listeners) && v.listeners.every(str)
+        ? (v as MasterMessage)
+        : undefined;
     case 'commit':
     case 'abort':
       return num(v.id) ? (v as MasterMessage) : undefined;
@@ -144,7 +169,9 @@ export function parseMasterMessage(v: unknown): MasterMessage | undefined {
     case 'drain':
       return typeof v.migrate === 'boolean' && num(v.deadline) && num(v.reload) ? (v as MasterMessage) : undefined;
     case 'adopt':
-      return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel) ? (v as MasterMessage) : undefined;
+      return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel)
+        ? (v as MasterMessage)
+        : undefined;
     case 'counters?':
       return num(v.id) ? (v as MasterMessage) : undefined;
     case 'listener-again':
@@ -173,7 +200,9 @@ export function parseWorkerMessage(v: unknown): WorkerMessage | undefined {
     case 'committed':
       return num(v.id) && num(v.generation) ? (v as WorkerMessage) : undefined;
     case 'migrate':
-      return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel) ? (v as WorkerMessage) : undefined;
+      return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel)
+        ? (v as WorkerMessage)
+        : undefined;
     case 'counters':
       return num(v.id) && isObj(v.counters) ? (v as WorkerMessage) : undefined;
     case 'health':
@@ -181,7 +210,9 @@ export function parseWorkerMessage(v: unknown): WorkerMessage | undefined {
     case 'listener?':
       return str(v.key) ? (v as WorkerMessage) : undefined;
     case 'drained':
-      return num(v.migrated) && num(v.closedIdle) && num(v.timedOut) && (v.counters === undefined || isObj(v.counters)) ? (v as WorkerMessage) : undefined;
+      return num(v.migrated) && num(v.closedIdle) && num(v.timedOut) && (v.counters === undefined || isObj(v.counters))
+        ? (v as WorkerMessage)
+        : undefined;
     default:
       return undefined;
   }

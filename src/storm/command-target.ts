@@ -34,7 +34,9 @@ export class CommandTarget implements Target {
     this.ctx.tracker.adopt(p.pid);
     void p.exited.then((r) => (this.startResult = r));
     // a daemonizing start exits 0 and the daemon listens; anything else that exits failed
-    await waitAccepting(this.ctx, () => (this.startResult !== undefined && this.startResult !== 0 ? `the start command exited with ${this.startResult}` : undefined));
+    await waitAccepting(this.ctx, () =>
+      this.startResult !== undefined && this.startResult !== 0 ? `the start command exited with ${this.startResult}` : undefined,
+    );
   }
 
   async reload(): Promise<ReloadResult> {
@@ -53,7 +55,9 @@ export class CommandTarget implements Target {
       });
       // its children stay tracked (through the marker, and as listeners) after it exits
       this.ctx.tracker.commandDone(pid);
-      return res.ok ? { ok: true, durationMs: res.durationMs } : { ok: false, durationMs: res.durationMs, error: `reload command: ${res.result}` };
+      return res.ok
+        ? { ok: true, durationMs: res.durationMs }
+        : { ok: false, durationMs: res.durationMs, error: `reload command: ${res.result}` };
     }
     const started = performance.now();
     let pid: number;

@@ -13,7 +13,15 @@ export function socketFailure(err: unknown, phase: 'connect' | 'response', recei
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'ECONNREFUSED') return failure('refused', message, { code });
   if (code === 'ECONNRESET' || code === 'EPIPE') {
-    return failure('reset', phase === 'connect' ? `reset while connecting: ${message}` : received > 0 ? `reset after ${received} response bytes` : 'reset before any response byte', { code });
+    return failure(
+      'reset',
+      phase === 'connect'
+        ? `reset while connecting: ${message}`
+        : received > 0
+          ? `reset after ${received} response bytes`
+          : 'reset before any response byte',
+      { code },
+    );
   }
   if (code === 'ETIMEDOUT') return failure('timeout', message, { code });
   return failure('socket-error', message, { code });
@@ -21,7 +29,9 @@ export function socketFailure(err: unknown, phase: 'connect' | 'response', recei
 
 /** The peer closed (FIN) before the response was complete. */
 export function eofFailure(received: number): Failure {
-  return received > 0 ? failure('truncated', `connection closed after ${received} bytes of an incomplete response`) : failure('eof', 'connection closed before any byte of the response');
+  return received > 0
+    ? failure('truncated', `connection closed after ${received} bytes of an incomplete response`)
+    : failure('eof', 'connection closed before any byte of the response');
 }
 
 export function statusFailure(status: number, detail: string): Failure {

@@ -6,7 +6,9 @@ import net from 'node:net';
 function bindable(port: number, host: string): Promise<number | undefined> {
   return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT' ? port : undefined));
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT' ? port : undefined),
+    );
     srv.listen({ port, host, exclusive: true }, () => {
       const bound = (srv.address() as net.AddressInfo).port;
       srv.close(() => resolve(bound));

@@ -11,7 +11,11 @@ import type { LoadTarget, Outcome } from './types.js';
 const CLOSE_WAIT_MS = 200;
 
 /** One request on a new connection; the outcome is not yet checked against the routing. */
-export async function freshRequest(ctx: Pick<LoadContext, 'now' | 'timeoutMs'>, target: LoadTarget, path: string): Promise<{ start: number; end: number; outcome: Outcome }> {
+export async function freshRequest(
+  ctx: Pick<LoadContext, 'now' | 'timeoutMs'>,
+  target: LoadTarget,
+  path: string,
+): Promise<{ start: number; end: number; outcome: Outcome }> {
   const start = ctx.now();
   const c = await HttpClientConnection.connect(target.frontend, ctx.timeoutMs);
   if (!c.ok) return { start, end: ctx.now(), outcome: c };

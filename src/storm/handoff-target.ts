@@ -5,7 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { signalGroup } from './shell-command.js';
-import { RELOAD_TIMEOUT_MS, startError, START_TIMEOUT_MS, waitAccepting, type ReloadResult, type Target, type TargetContext } from './target.js';
+import {
+  RELOAD_TIMEOUT_MS,
+  startError,
+  START_TIMEOUT_MS,
+  waitAccepting,
+  type ReloadResult,
+  type Target,
+  type TargetContext,
+} from './target.js';
 
 const ENTRY = fileURLToPath(new URL('../cli/entry.js', import.meta.url));
 
@@ -54,7 +62,8 @@ export class HandoffTarget implements Target {
       } catch (err) {
         if (!(err instanceof ControlError)) throw err;
       }
-      if (performance.now() > deadline || attempt > 10_000) throw startError(`handoff did not answer on ${this.control} within ${START_TIMEOUT_MS / 1000} s`, this.ctx);
+      if (performance.now() > deadline || attempt > 10_000)
+        throw startError(`handoff did not answer on ${this.control} within ${START_TIMEOUT_MS / 1000} s`, this.ctx);
       await new Promise((r) => setTimeout(r, 50));
     }
     await waitAccepting(this.ctx, died, Math.max(1000, deadline - performance.now()));
@@ -66,7 +75,9 @@ export class HandoffTarget implements Target {
       const res = await controlRequest(this.control, { type: 'reload', ...(this.restart ? { restart: true } : {}) }, RELOAD_TIMEOUT_MS);
       const durationMs = performance.now() - started;
       if (!res.ok) return { ok: false, durationMs, error: res.error.split('\n')[0]! };
-      return res.type === 'reload' ? { ok: true, durationMs, generation: res.generation } : { ok: false, durationMs, error: `unexpected answer ${res.type}` };
+      return res.type === 'reload'
+        ? { ok: true, durationMs, generation: res.generation }
+        : { ok: false, durationMs, error: `unexpected answer ${res.type}` };
     } catch (err) {
       return { ok: false, durationMs: performance.now() - started, error: (err as Error).message };
     }

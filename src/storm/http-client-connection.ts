@@ -17,7 +17,10 @@ interface Pending {
 }
 
 export function requestBytes(host: string, path: string, close: boolean): Buffer {
-  return Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: handoff-storm\r\nAccept: */*\r\n${close ? 'Connection: close\r\n' : ''}\r\n`, 'latin1');
+  return Buffer.from(
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: handoff-storm\r\nAccept: */*\r\n${close ? 'Connection: close\r\n' : ''}\r\n`,
+    'latin1',
+  );
 }
 
 export class HttpClientConnection {
@@ -37,7 +40,10 @@ export class HttpClientConnection {
   }
 
   /** Connect within timeoutMs; a failure says why not (refused, timeout, ...). */
-  static connect(address: SocketAddress, timeoutMs: number): Promise<{ ok: true; conn: HttpClientConnection } | { ok: false; failure: Failure }> {
+  static connect(
+    address: SocketAddress,
+    timeoutMs: number,
+  ): Promise<{ ok: true; conn: HttpClientConnection } | { ok: false; failure: Failure }> {
     return new Promise((resolve) => {
       const socket = net.connect({ host: address.host, port: address.port, family: address.family });
       const timer = setTimeout(() => {
@@ -62,7 +68,10 @@ export class HttpClientConnection {
     if (this.closed) return Promise.resolve({ ok: false, failure: failure('eof', 'connection already closed') });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.settle({ ok: false, failure: failure('timeout', `no complete response within ${timeoutMs} ms (${this.pending?.reader.received ?? 0} bytes received)`) });
+        this.settle({
+          ok: false,
+          failure: failure('timeout', `no complete response within ${timeoutMs} ms (${this.pending?.reader.received ?? 0} bytes received)`),
+        });
         this.destroy();
       }, timeoutMs);
       this.pending = { reader: new ResponseReader(), resolve, timer };

@@ -7,12 +7,18 @@ import type { NetEntry } from '../doctor/proc-net.js';
 
 export function listenMatches(entry: NetEntry, address: SocketAddress): boolean {
   if (entry.port !== address.port) return false;
-  if (address.family === 4) return entry.family === 'ipv4' ? entry.address === address.host || entry.address === '0.0.0.0' : entry.address === `::ffff:${address.host}`;
+  if (address.family === 4)
+    return entry.family === 'ipv4'
+      ? entry.address === address.host || entry.address === '0.0.0.0'
+      : entry.address === `::ffff:${address.host}`;
   return entry.family === 'ipv6' && (entry.address === address.host || entry.address === '::');
 }
 
 /** Per address (same order), the LISTEN sockets that serve it, and the inodes of all of them. */
-export function countListeners(listening: readonly NetEntry[], addresses: readonly SocketAddress[]): { counts: number[]; inodes: Set<number> } {
+export function countListeners(
+  listening: readonly NetEntry[],
+  addresses: readonly SocketAddress[],
+): { counts: number[]; inodes: Set<number> } {
   const inodes = new Set<number>();
   const counts = addresses.map((a) => {
     let n = 0;

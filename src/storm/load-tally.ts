@@ -27,7 +27,11 @@ class ClientCounters {
 }
 
 export class LoadTally {
-  private readonly clients: Record<LoadKind, ClientCounters> = { keepalive: new ClientCounters(), fresh: new ClientCounters(), websocket: new ClientCounters() };
+  private readonly clients: Record<LoadKind, ClientCounters> = {
+    keepalive: new ClientCounters(),
+    fresh: new ClientCounters(),
+    websocket: new ClientCounters(),
+  };
   readonly overall = new LatencySeries();
   readonly afterReload = new LatencySeries();
   readonly byKind = new Map<string, number>();
@@ -58,7 +62,10 @@ export class LoadTally {
       const allowed = this.history.allowed(target.key, start, end);
       if (allowed !== null && !allowed.has(outcome.backend)) {
         const expected = allowed.size === 0 ? 'no backend (not routed)' : [...allowed].sort().join(' or ');
-        counted = { ok: false, failure: failure('wrong-backend', `answered by ${outcome.backend}, the config in force routes it to ${expected}`) };
+        counted = {
+          ok: false,
+          failure: failure('wrong-backend', `answered by ${outcome.backend}, the config in force routes it to ${expected}`),
+        };
       }
     }
     if (counted.ok) {

@@ -22,7 +22,11 @@ export function loopbackAddress(text: string, what: string): SocketAddress {
     throw new HandoffError('HANDOFF_ERR_CONFIG', 'config', `${what}: ${(err as Error).message}`);
   }
   if (!isLoopbackHost(address.host)) {
-    throw new HandoffError('HANDOFF_ERR_CONFIG', 'config', `${what}: ${address.key} is not a loopback address; storm only loads targets on this host (127.0.0.0/8, [::1])`);
+    throw new HandoffError(
+      'HANDOFF_ERR_CONFIG',
+      'config',
+      `${what}: ${address.key} is not a loopback address; storm only loads targets on this host (127.0.0.0/8, [::1])`,
+    );
   }
   return address;
 }

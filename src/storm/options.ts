@@ -57,7 +57,8 @@ function duration(value: string | undefined, option: string, fallback: number, m
 
 function count(value: string | undefined, option: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) > max) throw new StormUsageError(`--${option} wants a whole number from 0 to ${max}, got '${value}'`);
+  if (!/^\d+$/.test(value) || Number(value) > max)
+    throw new StormUsageError(`--${option} wants a whole number from 0 to ${max}, got '${value}'`);
   return Number(value);
 }
 
@@ -71,7 +72,8 @@ function routes(values: readonly string[]): RouteSpec[] {
   return values.map((text) => {
     const m = /^([^=\s]+)=([A-Za-z0-9_+-]+)$/.exec(text);
     const backends = m ? m[2]!.split('+').filter((b) => b !== '') : [];
-    if (!m || backends.length === 0 || !backends.every((b) => NAME.test(b))) throw new StormUsageError(`--route wants HOST=NAME[+NAME...], got '${text}'`);
+    if (!m || backends.length === 0 || !backends.every((b) => NAME.test(b)))
+      throw new StormUsageError(`--route wants HOST=NAME[+NAME...], got '${text}'`);
     return { host: m[1]!.toLowerCase(), backends };
   });
 }
@@ -88,22 +90,28 @@ function backends(values: readonly string[]): Record<string, string> {
 }
 
 function target(v: StormValues): TargetSpec {
-  const commandOptions = (['start', 'reload', 'reload-signal', 'pid-file', 'stop', 'config', 'frontend', 'drain-deadline'] as const).filter((k) => v[k] !== undefined);
+  const commandOptions = (['start', 'reload', 'reload-signal', 'pid-file', 'stop', 'config', 'frontend', 'drain-deadline'] as const).filter(
+    (k) => v[k] !== undefined,
+  );
   if (v.file !== undefined) {
-    if (commandOptions.length > 0) throw new StormUsageError(`-f runs handoff itself; --${commandOptions[0]} is for other proxies (--start ...)`);
+    if (commandOptions.length > 0)
+      throw new StormUsageError(`-f runs handoff itself; --${commandOptions[0]} is for other proxies (--start ...)`);
     return { kind: 'handoff', template: v.file, ...(v.restart ? { restart: true } : {}) };
   }
   if (v.restart) throw new StormUsageError('--restart is for handoff (-f CONFIG)');
-  if (v.start === undefined) throw new StormUsageError('say what to measure: -f CONFIG (handoff), or --start CMD with --reload CMD (any proxy)');
+  if (v.start === undefined)
+    throw new StormUsageError('say what to measure: -f CONFIG (handoff), or --start CMD with --reload CMD (any proxy)');
   let reload: CommandTargetSpec['reload'];
   if (v.reload !== undefined) {
     if (v['reload-signal'] !== undefined) throw new StormUsageError('--reload and --reload-signal exclude each other');
     reload = { command: v.reload };
   } else if (v['reload-signal'] !== undefined) {
-    if (v['pid-file'] === undefined) throw new StormUsageError('--reload-signal needs --pid-file F (where the process to signal writes its pid)');
+    if (v['pid-file'] === undefined)
+      throw new StormUsageError('--reload-signal needs --pid-file F (where the process to signal writes its pid)');
     reload = { signal: signalName(v['reload-signal']), pidFile: v['pid-file'] };
   } else throw new StormUsageError('--start needs --reload CMD, or --reload-signal SIG with --pid-file F');
-  if (!v.frontend || v.frontend.length === 0) throw new StormUsageError('--start needs at least one --frontend ADDRESS to send load to (127.0.0.1:${port.web})');
+  if (!v.frontend || v.frontend.length === 0)
+    throw new StormUsageError('--start needs at least one --frontend ADDRESS to send load to (127.0.0.1:${port.web})');
   return {
     kind: 'command',
     ...(v.config === undefined ? {} : { template: v.config }),
@@ -139,7 +147,9 @@ export function stormOptions(v: StormValues): StormOptions {
     sampleEveryMs: duration(v['sample-every'], 'sample-every', 100, 10),
     keepDir: v['keep-dir'] === true,
   };
-  if (options.probeBackend !== undefined && !NAME.test(options.probeBackend)) throw new StormUsageError(`--probe-backend wants a backend name, got '${options.probeBackend}'`);
-  if (options.keepalive + options.fresh + options.websocket === 0) throw new StormUsageError('no clients: give --keepalive, --fresh or --websocket a number above 0');
+  if (options.probeBackend !== undefined && !NAME.test(options.probeBackend))
+    throw new StormUsageError(`--probe-backend wants a backend name, got '${options.probeBackend}'`);
+  if (options.keepalive + options.fresh + options.websocket === 0)
+    throw new StormUsageError('no clients: give --keepalive, --fresh or --websocket a number above 0');
   return options;
 }

@@ -37,5 +37,14 @@ export async function runProbes(
       failed[key] = (failed[key] ?? 0) + 1;
     }
   }
-  return { targets: targets.map(describeTarget), backend: [...names].sort().join(' or '), sent, reachedNew, status503, otherStatus, wrongBackend, failed };
+  return {
+    targets: targets.map(describeTarget),
+    backend: [...names].sort().join(' or '),
+    sent,
+    reachedNew,
+    status503,
+    otherStatus,
+    wrongBackend,
+    failed,
+  };
 }

@@ -80,7 +80,8 @@ export class ProcessTracker {
         this.alive.delete(p.pid);
       } else p.ppid = s.ppid;
     }
-    const untracked = () => [...stats.values()].filter((s) => s.startTicks >= this.sinceTicks && !this.alive.has(s.pid) && !this.commands.has(s.pid));
+    const untracked = () =>
+      [...stats.values()].filter((s) => s.startTicks >= this.sinceTicks && !this.alive.has(s.pid) && !this.commands.has(s.pid));
     for (const s of untracked()) if (this.roots.has(s.pid)) this.add(s, 'started');
     this.addDescendants(stats);
     for (const s of untracked()) if (this.hasMarker(s)) this.add(s, 'marker');
@@ -137,7 +138,14 @@ export class ProcessTracker {
     const key = `${s.pid}:${s.startTicks}`;
     if (this.all.has(key)) return;
     const cmdline = readCmdline(this.procRoot, s.pid);
-    const p: TrackedProcess = { pid: s.pid, startTicks: s.startTicks, ppid: s.ppid, command: (cmdline && cmdline.length > 0 ? cmdline.join(' ') : `[${s.comm}]`).slice(0, 200), via, exitedAt: null };
+    const p: TrackedProcess = {
+      pid: s.pid,
+      startTicks: s.startTicks,
+      ppid: s.ppid,
+      command: (cmdline && cmdline.length > 0 ? cmdline.join(' ') : `[${s.comm}]`).slice(0, 200),
+      via,
+      exitedAt: null,
+    };
     this.all.set(key, p);
     this.alive.set(s.pid, p);
   }
@@ -188,6 +196,12 @@ export class ProcessTracker {
   }
 
   toOut(p: TrackedProcess): TrackedProcessOut {
-    return { pid: p.pid, command: p.command, via: p.via, startedAt: this.startedAt(p), exitedAt: p.exitedAt === null ? null : Math.round(p.exitedAt) };
+    return {
+      pid: p.pid,
+      command: p.command,
+      via: p.via,
+      startedAt: this.startedAt(p),
+      exitedAt: p.exitedAt === null ? null : Math.round(p.exitedAt),
+    };
   }
 }

@@ -42,14 +42,19 @@ export function findProblems(r: Omit<StormReport, 'verdict' | 'problems'>): stri
     problems.push(`${r.requests.failed} of ${r.requests.sent} requests failed (${byKindText(r.failures.byKind)}).`);
   }
   const failedReloads = r.reloads.list.filter((x) => !x.ok);
-  if (failedReloads.length > 0) problems.push(`${failedReloads.length} of ${r.reloads.requested} reloads failed; the first: ${failedReloads[0]!.error ?? 'no reason given'}.`);
+  if (failedReloads.length > 0)
+    problems.push(
+      `${failedReloads.length} of ${r.reloads.requested} reloads failed; the first: ${failedReloads[0]!.error ?? 'no reason given'}.`,
+    );
   for (const a of r.listeners.perAddress) {
     if (a.max > 1) {
       problems.push(
         `${a.address} had up to ${a.max} LISTEN sockets (in ${a.notOne} of ${r.listeners.samples} samples): the kernel spreads new connections over all of them (SO_REUSEPORT), so clients land on old processes with old configs.`,
       );
     } else if (a.min === 0) {
-      problems.push(`${a.address} had no LISTEN socket in ${a.notOne} of ${r.listeners.samples} samples: connections to it were refused meanwhile.`);
+      problems.push(
+        `${a.address} had no LISTEN socket in ${a.notOne} of ${r.listeners.samples} samples: connections to it were refused meanwhile.`,
+      );
     }
   }
   if (r.processes.leftovers.length > 0) {
@@ -109,7 +114,12 @@ export function buildReport(input: ReportInput): StormReport {
     listeners: {
       addresses: plan.frontends.map((f) => f.key),
       samples: sampler.count,
-      perAddress: sampler.perAddress.map((a) => ({ address: a.address, min: a.min === Infinity ? 0 : a.min, max: a.max, notOne: a.notOne })),
+      perAddress: sampler.perAddress.map((a) => ({
+        address: a.address,
+        min: a.min === Infinity ? 0 : a.min,
+        max: a.max,
+        notOne: a.notOne,
+      })),
     },
     processes: {
       maxAlive: sampler.maxAlive,

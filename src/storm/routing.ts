@@ -85,7 +85,9 @@ export function newHandoffTargets(current: Config, next: Config, backends: Storm
   const candidates =
     probeHost === undefined
       ? handoffTargets(next)
-      : httpFrontends(next).flatMap((f) => f.binds.filter(() => routeOf(f, probeHost, '/storm') !== undefined).map((b) => loadTarget(b, probeHost, '/storm')));
+      : httpFrontends(next).flatMap((f) =>
+          f.binds.filter(() => routeOf(f, probeHost, '/storm') !== undefined).map((b) => loadTarget(b, probeHost, '/storm')),
+        );
   if (probeHost !== undefined) return candidates;
   const before = handoffRouting(current, candidates, backends);
   const after = handoffRouting(next, candidates, backends);
@@ -100,11 +102,18 @@ function sameNames(a: ReadonlySet<string> | null | undefined, b: ReadonlySet<str
 
 /** Generic targets: each frontend with each --route host, or with its own address as Host when there are no routes. */
 export function commandTargets(frontends: readonly SocketAddress[], routes: readonly RouteSpec[]): LoadTarget[] {
-  return frontends.flatMap((f) => (routes.length === 0 ? [loadTarget(f, f.key, '/storm')] : routes.map((r) => loadTarget(f, r.host, '/storm'))));
+  return frontends.flatMap((f) =>
+    routes.length === 0 ? [loadTarget(f, f.key, '/storm')] : routes.map((r) => loadTarget(f, r.host, '/storm')),
+  );
 }
 
 /** Generic routing: the --route backends, or (no routes) any backend the config template refers to. */
-export function commandRouting(targets: readonly LoadTarget[], routes: readonly RouteSpec[], referenced: ReadonlySet<string>, extra?: { host: string; backends: ReadonlySet<string> }): Routing {
+export function commandRouting(
+  targets: readonly LoadTarget[],
+  routes: readonly RouteSpec[],
+  referenced: ReadonlySet<string>,
+  extra?: { host: string; backends: ReadonlySet<string> },
+): Routing {
   const out = new Map<string, ReadonlySet<string> | null>();
   for (const t of targets) {
     if (extra && t.host === extra.host) {

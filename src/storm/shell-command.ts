@@ -31,7 +31,12 @@ export interface ShellProcess {
 
 export function spawnShell(command: string, options: { env: NodeJS.ProcessEnv; cwd: string; logFd: number }): ShellProcess {
   const script = isSimpleCommand(command) ? `exec ${command}` : command;
-  const child = spawn('/bin/sh', ['-c', script], { cwd: options.cwd, env: options.env, stdio: ['ignore', options.logFd, options.logFd], detached: true });
+  const child = spawn('/bin/sh', ['-c', script], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', options.logFd, options.logFd],
+    detached: true,
+  });
   if (child.pid === undefined) throw new Error(`could not run /bin/sh for: ${command}`);
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
@@ -65,5 +70,9 @@ export async function runShell(
   }, options.timeoutMs);
   const result = await p.exited;
   clearTimeout(timer);
-  return { ok: !timedOut && result === 0, result: timedOut ? `timeout after ${options.timeoutMs} ms` : result, durationMs: performance.now() - started };
+  return {
+    ok: !timedOut && result === 0,
+    result: timedOut ? `timeout after ${options.timeoutMs} ms` : result,
+    durationMs: performance.now() - started,
+  };
 }

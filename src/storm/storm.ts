@@ -96,10 +96,33 @@ export async function runStorm(options: StormOptions, signal: AbortSignal, hooks
     const plan: StormPlan = await makePlan(options, templates, backends, dir);
     const busy = countListeners((await readListenTable('/proc')).listening, plan.frontends).counts;
     const inUse = plan.frontends.filter((_, i) => busy[i]! > 0).map((f) => f.key);
-    if (inUse.length > 0) throw new HandoffError('HANDOFF_ERR_BIND', 'config', `something already listens on ${inUse.join(', ')} (see handoff doctor); storm needs the frontend addresses to itself`);
+    if (inUse.length > 0)
+      throw new HandoffError(
+        'HANDOFF_ERR_BIND',
+        'config',
+        `something already listens on ${inUse.join(', ')} (see handoff doctor); storm needs the frontend addresses to itself`,
+      );
 
-    const ctx: TargetContext = { dir, configFile: plan.configFile, env: { ...process.env, [MARKER_VARIABLE]: marker }, logFd, logFile, tracker, frontends: plan.frontends, signal };
-    target = plan.target.kind === 'handoff' ? new HandoffTarget(ctx, plan.target.control, plan.drainDeadlineMs, options.target.kind === 'handoff' ? options.target.template : plan.configFile, options.target.kind === 'handoff' && options.target.restart === true) : new CommandTarget(ctx, plan.target.commands, plan.drainDeadlineMs);
+    const ctx: TargetContext = {
+      dir,
+      configFile: plan.configFile,
+      env: { ...process.env, [MARKER_VARIABLE]: marker },
+      logFd,
+      logFile,
+      tracker,
+      frontends: plan.frontends,
+      signal,
+    };
+    target =
+      plan.target.kind === 'handoff'
+        ? new HandoffTarget(
+            ctx,
+            plan.target.control,
+            plan.drainDeadlineMs,
+            options.target.kind === 'handoff' ? options.target.template : plan.configFile,
+            options.target.kind === 'handoff' && options.target.restart === true,
+          )
+        : new CommandTarget(ctx, plan.target.commands, plan.drainDeadlineMs);
     sampler = new Sampler(plan.frontends, tracker, options.sampleEveryMs, now);
     const history = new RouteHistory(plan.routing);
     const tally = new LoadTally(history);

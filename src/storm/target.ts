@@ -88,7 +88,10 @@ export async function waitAccepting(ctx: TargetContext, failed: () => string | u
     if (why) throw startError(why, ctx);
     if (ctx.signal.aborted) throw new HandoffError('HANDOFF_ERR_INTERNAL', 'internal', 'interrupted while the target was starting');
     if (performance.now() > deadline) {
-      throw startError(`the target did not accept connections on ${[...pending].map((a) => a.key).join(', ')} within ${timeoutMs / 1000} s`, ctx);
+      throw startError(
+        `the target did not accept connections on ${[...pending].map((a) => a.key).join(', ')} within ${timeoutMs / 1000} s`,
+        ctx,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

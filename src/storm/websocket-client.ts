@@ -10,7 +10,19 @@ import { FAILURE_PAUSE_MS, pause } from './keepalive-client.js';
 import { answeringBackend, BadResponse, ResponseReader } from './http-response-reader.js';
 import { MAX_REQUESTS, pace, type LoadContext } from './load-context.js';
 import type { Failure, LoadTarget, Outcome } from './types.js';
-import { acceptFor, BadFrame, encodeFrame, FrameReader, newKey, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT } from './websocket-frames.js';
+import {
+  acceptFor,
+  BadFrame,
+  encodeFrame,
+  FrameReader,
+  newKey,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONTINUATION,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+} from './websocket-frames.js';
 
 /** Echoes in flight per connection: enough that an echo out of order would show. */
 const WINDOW = 3;
@@ -38,14 +50,22 @@ function handshake(target: LoadTarget, path: string, timeoutMs: number): Promise
       if (!r.ok) socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, failure: failure('timeout', `no WebSocket handshake within ${timeoutMs} ms`) }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, failure: failure('timeout', `no WebSocket handshake within ${timeoutMs} ms`) }),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       try {
         const res = reader.feed(chunk);
         if (!res) return;
         const backend = answeringBackend(res);
-        if (res.status !== 101) return finish({ ok: false, failure: statusFailure(res.status, `upgrade answered with HTTP ${res.status}${backend ? ` from ${backend}` : ''}`) });
-        if (res.headers.get('sec-websocket-accept') !== acceptFor(key)) return finish({ ok: false, failure: failure('bad-response', 'wrong Sec-WebSocket-Accept') });
+        if (res.status !== 101)
+          return finish({
+            ok: false,
+            failure: statusFailure(res.status, `upgrade answered with HTTP ${res.status}${backend ? ` from ${backend}` : ''}`),
+          });
+        if (res.headers.get('sec-websocket-accept') !== acceptFor(key))
+          return finish({ ok: false, failure: failure('bad-response', 'wrong Sec-WebSocket-Accept') });
         finish({ ok: true, socket, leftover: reader.leftover(), backend });
       } catch (err) {
         if (!(err instanceof BadResponse)) throw err;
@@ -80,7 +100,10 @@ class WebSocketSession {
   /** The end came with a close frame from the target. */
   closedByFrame = false;
 
-  constructor(private readonly socket: net.Socket, leftover: Buffer) {
+  constructor(
+    private readonly socket: net.Socket,
+    leftover: Buffer,
+  ) {
     socket.on('data', (c: Buffer) => this.onData(c));
     socket.on('end', () => this.end(failure('eof', 'connection closed with echoes outstanding')));
     socket.on('close', () => this.end(failure('eof', 'connection closed with echoes outstanding')));
@@ -181,7 +204,13 @@ export async function runWebSocketClient(ctx: LoadContext, id: number, targets: 
     const hs = await handshake(target, `${target.path}/websocket/${id}/${conn}`, ctx.timeoutMs);
     const end = ctx.now();
     sent++;
-    const counted = ctx.tally.record('websocket', target, start, end, hs.ok ? { ok: true, latencyMs: end - start, backend: hs.backend } : hs);
+    const counted = ctx.tally.record(
+      'websocket',
+      target,
+      start,
+      end,
+      hs.ok ? { ok: true, latencyMs: end - start, backend: hs.backend } : hs,
+    );
     if (!hs.ok) {
       await pause(FAILURE_PAUSE_MS);
       continue;
@@ -242,20 +271,30 @@ async function echoLoop(ctx: LoadContext, id: number, conn: number, target: Load
     const expected = outstanding.shift();
     counted++;
     if (!expected) {
-      ctx.tally.record('websocket', target, ctx.now(), ctx.now(), { ok: false, failure: failure('ws-mismatch', `unexpected message ${JSON.stringify(event.data.slice(0, 40))}`) });
+      ctx.tally.record('websocket', target, ctx.now(), ctx.now(), {
+        ok: false,
+        failure: failure('ws-mismatch', `unexpected message ${JSON.stringify(event.data.slice(0, 40))}`),
+      });
       fail(failure('ws-mismatch', 'connection abandoned after an unexpected message'));
       return counted;
     }
     if (event.data !== expected.text) {
       ctx.tally.record('websocket', target, expected.at, ctx.now(), {
         ok: false,
-        failure: failure('ws-mismatch', `expected ${JSON.stringify(expected.text.slice(0, 40))}, got ${JSON.stringify(event.data.slice(0, 40))}`),
+        failure: failure(
+          'ws-mismatch',
+          `expected ${JSON.stringify(expected.text.slice(0, 40))}, got ${JSON.stringify(event.data.slice(0, 40))}`,
+        ),
       });
       fail(failure('ws-mismatch', 'connection abandoned after an echo out of order'));
       return counted;
     }
     const now = ctx.now();
-    ctx.tally.record('websocket', target, expected.at, now, { ok: true, latencyMs: now - expected.at, backend: undefined } satisfies Outcome);
+    ctx.tally.record('websocket', target, expected.at, now, {
+      ok: true,
+      latencyMs: now - expected.at,
+      backend: undefined,
+    } satisfies Outcome);
   }
   return counted;
 }

@@ -39,7 +39,9 @@ export function encodeFrame(opcode: number, payload: Buffer): Buffer {
 
 /** Sec-WebSocket-Accept for a key. */
 export function acceptFor(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
+  return createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
 }
 
 export function newKey(): string {

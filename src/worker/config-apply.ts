@@ -48,7 +48,10 @@ export function prepareConfig(o: CompileOptions): PreparedConfig {
     for (const s of b.servers) {
       const key = healthKey(b.name, s);
       if (previous?.server(s.name)?.key === key) continue;
-      const server = new ServerRuntime(s, b.name, { initial: b.health ? 'starting' : 'up', ...(o.backendLog ? { logger: o.backendLog } : {}) });
+      const server = new ServerRuntime(s, b.name, {
+        initial: b.health ? 'starting' : 'up',
+        ...(o.backendLog ? { logger: o.backendLog } : {}),
+      });
       const known = o.health?.servers[key];
       if (known) server.setState({ operational: known.operational }, { kind: 'snapshot' }, known.since);
       created.set(key, server);
@@ -63,7 +66,9 @@ export function prepareConfig(o: CompileOptions): PreparedConfig {
 
 /** Health decided while a config waits for commit reaches its new servers too. */
 export function applyHealthToPrepared(prepared: PreparedConfig, change: StateChange): void {
-  prepared.created.get(`${change.backend}/${change.server}@${change.address}`)?.setState({ operational: change.to.operational }, change.cause);
+  prepared.created
+    .get(`${change.backend}/${change.server}@${change.address}`)
+    ?.setState({ operational: change.to.operational }, change.cause);
 }
 
 export interface CommitOptions {

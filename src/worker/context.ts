@@ -84,11 +84,33 @@ export interface WorkerContext {
 }
 
 export function newTrafficCounters(): TrafficCounters {
-  return { accepted: 0, requests: 0, status1xx: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0, statusOther: 0, retries: 0, migratedOut: 0, migratedIn: 0, bytesIn: 0, bytesOut: 0, requestDuration: new Map(), queueWait: new Map() };
+  return {
+    accepted: 0,
+    requests: 0,
+    status1xx: 0,
+    status2xx: 0,
+    status3xx: 0,
+    status4xx: 0,
+    status5xx: 0,
+    statusOther: 0,
+    retries: 0,
+    migratedOut: 0,
+    migratedIn: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    requestDuration: new Map(),
+    queueWait: new Map(),
+  };
 }
 
 /** A finished HTTP request: its status class and its duration (by frontend, backend, class). */
-export function countFinishedRequest(c: TrafficCounters, frontend: string, backend: string | undefined, status: number, durationMs: number): void {
+export function countFinishedRequest(
+  c: TrafficCounters,
+  frontend: string,
+  backend: string | undefined,
+  status: number,
+  durationMs: number,
+): void {
   const cls = requestClass(status);
   if (cls === '5xx') c.status5xx++;
   else if (cls === '4xx') c.status4xx++;

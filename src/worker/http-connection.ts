@@ -311,7 +311,11 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
 
   private badRequest(err: unknown) {
     const status = err instanceof HttpParseError ? err.status : 400;
-    this.fe.ctx.log.debug('bad request', { frontend: this.frontend, client: this.clientAddress, reason: err instanceof HttpParseError ? err.reason : String(err) });
+    this.fe.ctx.log.debug('bad request', {
+      frontend: this.frontend,
+      client: this.clientAddress,
+      reason: err instanceof HttpParseError ? err.reason : String(err),
+    });
     this.respondError(status, err instanceof HttpParseError ? `bad-request: ${err.reason}` : 'bad-request', true);
   }
 
@@ -455,7 +459,11 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       (err: unknown) => {
         if (this.req !== req || this.ended) return;
         const code = err instanceof HandoffError ? err.code : '';
-        this.respondError(503, code === 'HANDOFF_ERR_QUEUE_TIMEOUT' ? 'queue-timeout' : code === 'HANDOFF_ERR_QUEUE_FULL' ? 'queue-full' : 'no-server', !this.reqBodyDone);
+        this.respondError(
+          503,
+          code === 'HANDOFF_ERR_QUEUE_TIMEOUT' ? 'queue-timeout' : code === 'HANDOFF_ERR_QUEUE_FULL' ? 'queue-full' : 'no-server',
+          !this.reqBodyDone,
+        );
       },
     );
   }
@@ -582,7 +590,8 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     }
     if (!sawHost && req.host !== undefined) head += 'Host: ' + req.host + '\r\n';
     if (req.contentLength >= 0 && !req.chunked) head += 'Content-Length: ' + req.contentLength + '\r\n';
-    if (!drop.has('x-forwarded-for')) head += 'X-Forwarded-For: ' + (xff === undefined ? this.clientAddress : xff + ', ' + this.clientAddress) + '\r\n';
+    if (!drop.has('x-forwarded-for'))
+      head += 'X-Forwarded-For: ' + (xff === undefined ? this.clientAddress : xff + ', ' + this.clientAddress) + '\r\n';
     if (!drop.has('x-forwarded-proto')) head += 'X-Forwarded-Proto: http\r\n';
     if (req.host !== undefined && !drop.has('x-forwarded-host')) head += 'X-Forwarded-Host: ' + req.host + '\r\n';
     if (req.upgrade !== undefined) head += 'Connection: upgrade\r\nUpgrade: ' + req.upgrade + '\r\n';
@@ -668,7 +677,13 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     if (!head.keepAlive || head.closeAfter || this.resFraming === RES_CLOSE || !this.reqBodyDone) this.upstreamReusable = false;
     // The client connection closes after this response when the body ends with the
     // connection, the client asked, a drain asked, or the request body cannot be skipped.
-    if (this.resFraming === RES_CLOSE || !this.reqBodyDone || this.releaseMode === 'close' || (req.versionMinor === 0 && this.resFraming === RES_CHUNKED)) this.closeAfter = true;
+    if (
+      this.resFraming === RES_CLOSE ||
+      !this.reqBodyDone ||
+      this.releaseMode === 'close' ||
+      (req.versionMinor === 0 && this.resFraming === RES_CHUNKED)
+    )
+      this.closeAfter = true;
     this.state = 'writing';
     this.responseStarted = true;
     const out = this.buildResponseHead(head);
@@ -937,7 +952,23 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       // No request parsed (bad head, slowloris): still count and log it as a request.
       this.tStart = Date.now();
       this.bytesIn = this.buf?.length ?? 0;
-      this.req = { method: '-', target: '', path: '', authority: undefined, versionMinor: 1, headers: [], host: undefined, contentLength: -1, chunked: false, keepAlive: false, connectionTokens: [], upgrade: undefined, expect: undefined, expectContinue: false, headBytes: 0 };
+      this.req = {
+        method: '-',
+        target: '',
+        path: '',
+        authority: undefined,
+        versionMinor: 1,
+        headers: [],
+        host: undefined,
+        contentLength: -1,
+        chunked: false,
+        keepAlive: false,
+        connectionTokens: [],
+        upgrade: undefined,
+        expect: undefined,
+        expectContinue: false,
+        headBytes: 0,
+      };
       this.fe.ctx.counters.requests++;
       this.buf = undefined;
       close = true;
@@ -1087,7 +1118,10 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     // The connection becomes the tunnel: no Connection: close (a drain or the client's
     // "close, upgrade" asked for one), whatever happens after the tunnel ends it.
     this.closeAfter = false;
-    const out = this.buildResponseHead(res).replace(/\r\n\r\n$/, '\r\nConnection: upgrade\r\nUpgrade: ' + (headerValue(res.headers, 'upgrade') ?? this.req!.upgrade) + '\r\n\r\n');
+    const out = this.buildResponseHead(res).replace(
+      /\r\n\r\n$/,
+      '\r\nConnection: upgrade\r\nUpgrade: ' + (headerValue(res.headers, 'upgrade') ?? this.req!.upgrade) + '\r\n\r\n',
+    );
     const server = up.detachSocket();
     const socket = this.socket;
     socket.off('data', this.onClientData);

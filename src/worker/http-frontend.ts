@@ -84,8 +84,16 @@ export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
     const serverSocket = adoptHandle(server);
     const backend = this.version.backends.get(resume.backend);
     const srv = backend?.server(resume.server);
-    const slot = srv && srv.config.address.host === serverSocket.remoteAddress && srv.config.address.port === serverSocket.remotePort ? backend!.adoptSlot(srv) : undefined;
-    if (!slot) this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', { frontend: this.config.name, backend: resume.backend, server: resume.server });
+    const slot =
+      srv && srv.config.address.host === serverSocket.remoteAddress && srv.config.address.port === serverSocket.remotePort
+        ? backend!.adoptSlot(srv)
+        : undefined;
+    if (!slot)
+      this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', {
+        frontend: this.config.name,
+        backend: resume.backend,
+        server: resume.server,
+      });
     this.ctx.counters.migratedIn++;
     const conn = new HttpConnection(clientSocket, this, undefined, true);
     const tunnel = new Tunnel(clientSocket, serverSocket, {

@@ -43,5 +43,9 @@ export function reportLocalShortage(log: Logger, code: string, where: string, fi
   lastLogged.set(key, now);
   const more = suppressed.get(key) ?? 0;
   suppressed.delete(key);
-  log.warn(`${where} failed: ${WHAT[code] ?? code}; server health is not affected`, { code, ...fields, ...(more > 0 ? { repeated: more } : {}) });
+  log.warn(`${where} failed: ${WHAT[code] ?? code}; server health is not affected`, {
+    code,
+    ...fields,
+    ...(more > 0 ? { repeated: more } : {}),
+  });
 }

@@ -81,7 +81,9 @@ async function drain(migrate: boolean, deadline: number): Promise<void> {
   const s = await summary;
   phase = 'exiting';
   log.debug('worker drained', { ...s });
-  send({ type: 'drained', migrated: s.migrated, closedIdle: s.closedIdle, timedOut: s.timedOut, counters: countersNow() }, undefined, () => exit(0));
+  send({ type: 'drained', migrated: s.migrated, closedIdle: s.closedIdle, timedOut: s.timedOut, counters: countersNow() }, undefined, () =>
+    exit(0),
+  );
   setTimeout(() => exit(0), 500).unref();
 }
 
@@ -207,7 +209,8 @@ function onMessage(raw: unknown, handle: unknown): void {
       if (!runtime || !isTcpHandle(handle)) return;
       const unread = Buffer.from(msg.unread, 'base64');
       if (msg.kind === 'http') runtime.adoptHttp(msg.frontend, handle, unread);
-      else if (msg.tunnel) runtime.adoptTunnelPart(msg.id, msg.kind === 'tunnel-client' ? 'client' : 'server', msg.frontend, handle, msg.tunnel);
+      else if (msg.tunnel)
+        runtime.adoptTunnelPart(msg.id, msg.kind === 'tunnel-client' ? 'client' : 'server', msg.frontend, handle, msg.tunnel);
       return;
     }
     case 'listener-again': {

@@ -32,7 +32,11 @@ export class Router {
   private candidates(host: string): readonly Route[] {
     let list = this.byHost.get(host);
     if (list === undefined) {
-      list = this.frontend.routes.filter((r) => r.hosts.length === 0 || r.hosts.some((p) => (p.kind === 'exact' ? p.name === host : host.endsWith(p.suffix) && host.length > p.suffix.length)));
+      list = this.frontend.routes.filter(
+        (r) =>
+          r.hosts.length === 0 ||
+          r.hosts.some((p) => (p.kind === 'exact' ? p.name === host : host.endsWith(p.suffix) && host.length > p.suffix.length)),
+      );
       if (this.byHost.size >= CACHE_LIMIT) this.byHost.clear();
       this.byHost.set(host, list);
     }

@@ -66,7 +66,12 @@ export class WorkerRuntime {
     const log = options.log ?? createLogger('worker', { gen: generation, pid: process.pid });
     // Under a master, server health is decided (and logged) there; a worker logs only what
     // its own traffic saw (passive failures), not once more per worker what it applies.
-    this.backendLog = options.runHealthChecks ? undefined : filteredLogger(createLogger('backend', { gen: generation, pid: process.pid }), (_l, m, f) => m !== 'server state changed' || f?.cause === 'passive');
+    this.backendLog = options.runHealthChecks
+      ? undefined
+      : filteredLogger(
+          createLogger('backend', { gen: generation, pid: process.pid }),
+          (_l, m, f) => m !== 'server state changed' || f?.cause === 'passive',
+        );
     this.ctx = {
       processGeneration: generation,
       live: undefined as unknown as LiveConfig, // set by the first commit just below
@@ -87,7 +92,14 @@ export class WorkerRuntime {
       ...(options.reacquireListener ? { reacquire: options.reacquireListener } : {}),
     });
     this.ctx.connections.onRemoved = (frontend) => this.gate.onRemoved(frontend);
-    const first = prepareConfig({ config, generation: options.configGeneration ?? generation, ctx: this.ctx, current: undefined, health: options.health, backendLog: this.backendLog });
+    const first = prepareConfig({
+      config,
+      generation: options.configGeneration ?? generation,
+      ctx: this.ctx,
+      current: undefined,
+      health: options.health,
+      backendLog: this.backendLog,
+    });
     this.commitPrepared(first);
   }
 
@@ -100,7 +112,12 @@ export class WorkerRuntime {
   }
 
   private commitPrepared(prepared: PreparedConfig) {
-    commitConfig(prepared, { ctx: this.ctx, backendLog: this.backendLog, onStateChange: this.healthListener, runHealthChecks: this.options.runHealthChecks === true });
+    commitConfig(prepared, {
+      ctx: this.ctx,
+      backendLog: this.backendLog,
+      onStateChange: this.healthListener,
+      runHealthChecks: this.options.runHealthChecks === true,
+    });
     this.frontendByListener = new Map(this.config.frontends.flatMap((f) => f.binds.map((b) => [b.key, f.name] as const)));
   }
 
@@ -115,7 +132,8 @@ export class WorkerRuntime {
    * config cannot be compiled here.
    */
   prepare(id: number, config: Config, generation: number, health: HealthSnapshot): void {
-    if (generation <= this.configGeneration) throw new Error(`generation ${generation} is not newer than the one in force (${this.configGeneration})`);
+    if (generation <= this.configGeneration)
+      throw new Error(`generation ${generation} is not newer than the one in force (${this.configGeneration})`);
     const prepared = prepareConfig({ config, generation, ctx: this.ctx, current: this.ctx.live, health, backendLog: this.backendLog });
     this.pending.set(id, { prepared, handles: new Map() });
   }
@@ -316,7 +334,15 @@ export class WorkerRuntime {
     out.configGeneration = this.configGeneration;
     out.accepted = c.accepted;
     out.connections = this.ctx.connections.countByState();
-    out.requests = { total: c.requests, '1xx': c.status1xx, '2xx': c.status2xx, '3xx': c.status3xx, '4xx': c.status4xx, '5xx': c.status5xx, other: c.statusOther };
+    out.requests = {
+      total: c.requests,
+      '1xx': c.status1xx,
+      '2xx': c.status2xx,
+      '3xx': c.status3xx,
+      '4xx': c.status4xx,
+      '5xx': c.status5xx,
+      other: c.statusOther,
+    };
     out.retries = c.retries;
     out.migratedOut = c.migratedOut;
     out.migratedIn = c.migratedIn;
@@ -332,7 +358,10 @@ export class WorkerRuntime {
         queueAborted: stats.queue.aborted,
         noServer: stats.totals.noServer,
         servers: Object.fromEntries(
-          stats.servers.map((s) => [s.name, { operational: s.operational, admin: s.admin, active: s.active, requests: s.requests, connectFailures: s.connectFailures }]),
+          stats.servers.map((s) => [
+            s.name,
+            { operational: s.operational, admin: s.admin, active: s.active, requests: s.requests, connectFailures: s.connectFailures },
+          ]),
         ),
       };
     }

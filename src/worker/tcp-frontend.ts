@@ -171,7 +171,12 @@ class TcpSession implements ClientConnection {
     if (srv && srv.config.address.host === server.remoteAddress && srv.config.address.port === server.remotePort) {
       this.slot = this.backend!.adoptSlot(srv);
     } else {
-      this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', { frontend: this.frontend, backend: resume.backend, server: resume.server, client: resume.clientAddress });
+      this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', {
+        frontend: this.frontend,
+        backend: resume.backend,
+        server: resume.server,
+        client: resume.clientAddress,
+      });
     }
     this.startTunnel(server, resume);
   }

@@ -121,7 +121,10 @@ export class Tunnel {
   private readonly onClientError = () => this.finish('client-error');
   private readonly onServerError = () => this.finish('server-error');
   private readonly onClose = () => {
-    if (!this.finished && !this.detaching) this.finish(this.clientEnded && this.serverEnded ? 'done' : this.client.destroyed && !this.clientEnded ? 'client-error' : 'server-error');
+    if (!this.finished && !this.detaching)
+      this.finish(
+        this.clientEnded && this.serverEnded ? 'done' : this.client.destroyed && !this.clientEnded ? 'client-error' : 'server-error',
+      );
   };
 
   private armTimer() {

@@ -9,7 +9,11 @@ export function connectTo(address: SocketAddress, timeoutMs: number): Promise<ne
     const socket = net.connect({ host: address.host, port: address.port, family: address.family, allowHalfOpen: true, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new HandoffError('HANDOFF_ERR_CONNECT_TIMEOUT', 'server', `connect to ${address.key}: timeout after ${timeoutMs}ms`, { retryable: true }));
+      reject(
+        new HandoffError('HANDOFF_ERR_CONNECT_TIMEOUT', 'server', `connect to ${address.key}: timeout after ${timeoutMs}ms`, {
+          retryable: true,
+        }),
+      );
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -19,7 +23,12 @@ export function connectTo(address: SocketAddress, timeoutMs: number): Promise<ne
     const onError = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new HandoffError('HANDOFF_ERR_CONNECT', 'server', `connect to ${address.key}: ${systemCode(err) ?? err.message}`, { retryable: true, cause: err }));
+      reject(
+        new HandoffError('HANDOFF_ERR_CONNECT', 'server', `connect to ${address.key}: ${systemCode(err) ?? err.message}`, {
+          retryable: true,
+          cause: err,
+        }),
+      );
     };
     socket.once('error', onError);
   });

@@ -125,7 +125,10 @@ test('http check: up, down after fall failures with the cause, up again after ri
 
 test('tcp check: down when the listener goes, up when it is back', { timeout: 30_000 }, async () => {
   const tcp = await startTcp((s) => s.end());
-  const { rt } = makeRuntime({ servers: [{ name: 't', port: tcp.port }], health: { type: 'tcp', interval: 50, timeout: 500, rise: 2, fall: 2 } });
+  const { rt } = makeRuntime({
+    servers: [{ name: 't', port: tcp.port }],
+    health: { type: 'tcp', interval: 50, timeout: 500, rise: 2, fall: 2 },
+  });
   const t = rt.server('t')!;
   const changes: StateChange[] = [];
   rt.onStateChange((c) => changes.push(c));
@@ -194,7 +197,9 @@ test('a checker started from a snapshot needs rise checks for a known-down serve
   });
   const key = `app/a@127.0.0.1:${srv.port}`;
   const reports: OperationalState[] = [];
-  const checker = new HealthChecker(backend, (_k, op) => reports.push(op), { initial: { servers: { [key]: { operational: 'down', since: 0 } } } }).start();
+  const checker = new HealthChecker(backend, (_k, op) => reports.push(op), {
+    initial: { servers: { [key]: { operational: 'down', since: 0 } } },
+  }).start();
   closers.push(async () => checker.stop());
   await waitUntil('up', () => reports.length >= 1, 10_000);
   assert.deepEqual(reports, ['up']);

@@ -13,11 +13,29 @@ function next(spec: Parameters<typeof makeBackend>[0], previous: BackendRuntime,
 
 test('servers kept by identity carry state, slots and counters; settings change in place', () => {
   let live: BackendRuntime | undefined;
-  const old = new BackendRuntime(makeBackend({ servers: [{ name: 'a', port: 9001, maxconn: 2 }, { name: 'b', port: 9002 }] }), { logger: captureLogger().logger, successor: () => live });
+  const old = new BackendRuntime(
+    makeBackend({
+      servers: [
+        { name: 'a', port: 9001, maxconn: 2 },
+        { name: 'b', port: 9002 },
+      ],
+    }),
+    { logger: captureLogger().logger, successor: () => live },
+  );
   const slot = old.tryAcquire(ctx())!;
   assert.equal(slot.server.config.name, 'a');
   old.applyState('app/b@127.0.0.1:9002', 'down', { kind: 'check', detail: 'status 500' });
-  live = next({ servers: [{ name: 'a', port: 9001, maxconn: 1, weight: 3 }, { name: 'b', port: 9002 }, { name: 'c', port: 9003 }] }, old, () => live);
+  live = next(
+    {
+      servers: [
+        { name: 'a', port: 9001, maxconn: 1, weight: 3 },
+        { name: 'b', port: 9002 },
+        { name: 'c', port: 9003 },
+      ],
+    },
+    old,
+    () => live,
+  );
   const a = live.server('a')!;
   assert.equal(a, old.server('a'), 'the same server object');
   assert.equal(a.active, 1, 'its slot in flight counts');
@@ -32,7 +50,9 @@ test('servers kept by identity carry state, slots and counters; settings change 
 });
 
 test('queued requests carry over: a removed server retires, its waiters go to a new server at once', async () => {
-  const old = new BackendRuntime(makeBackend({ servers: [{ name: 'a', port: 9001, maxconn: 1 }], timeouts: { queue: 60_000 } }), { logger: captureLogger().logger });
+  const old = new BackendRuntime(makeBackend({ servers: [{ name: 'a', port: 9001, maxconn: 1 }], timeouts: { queue: 60_000 } }), {
+    logger: captureLogger().logger,
+  });
   const held = old.tryAcquire(ctx())!;
   const waiting = [1, 2].map(() => old.acquire(ctx()).then((s) => s.server.config.name));
   assert.equal(old.queueLength, 2);
@@ -46,7 +66,9 @@ test('queued requests carry over: a removed server retires, its waiters go to a 
 });
 
 test('a removed backend turns its waiters away at once with NO_SERVER; retries through it find nothing', async () => {
-  const old = new BackendRuntime(makeBackend({ servers: [{ name: 'a', port: 9001, maxconn: 1 }], timeouts: { queue: 60_000 } }), { logger: captureLogger().logger });
+  const old = new BackendRuntime(makeBackend({ servers: [{ name: 'a', port: 9001, maxconn: 1 }], timeouts: { queue: 60_000 } }), {
+    logger: captureLogger().logger,
+  });
   old.tryAcquire(ctx());
   const waiter = old.acquire(ctx());
   old.remove();

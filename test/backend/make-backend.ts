@@ -29,7 +29,15 @@ export interface BackendSpec {
   timeouts?: Partial<Timeouts>;
 }
 
-export const defaultTimeouts: Timeouts = { connect: 5000, client: 60000, server: 60000, queue: 5000, httpRequest: 10000, keepAlive: 60000, tunnel: 3600000 };
+export const defaultTimeouts: Timeouts = {
+  connect: 5000,
+  client: 60000,
+  server: 60000,
+  queue: 5000,
+  httpRequest: 10000,
+  keepAlive: 60000,
+  tunnel: 3600000,
+};
 
 export function makeServer(spec: ServerSpec | string, index: number): Server {
   const s = typeof spec === 'string' ? { name: spec } : spec;
@@ -45,7 +53,17 @@ export function makeServer(spec: ServerSpec | string, index: number): Server {
 
 export function makeBackend(spec: BackendSpec): Backend {
   const health: HealthCheck | undefined = spec.health
-    ? { type: 'tcp', interval: 50, timeout: 1000, rise: 2, fall: 2, method: 'GET', path: '/', expect: { min: 200, max: 399 }, ...spec.health }
+    ? {
+        type: 'tcp',
+        interval: 50,
+        timeout: 1000,
+        rise: 2,
+        fall: 2,
+        method: 'GET',
+        path: '/',
+        expect: { min: 200, max: 399 },
+        ...spec.health,
+      }
     : undefined;
   return {
     name: spec.name ?? 'app',

@@ -20,7 +20,10 @@ test('3 connect failures mark a server down (cause passive); the cooldown brings
   assert.equal(changes.length, 1);
   assert.equal(changes[0]!.cause.kind, 'passive');
   assert.match((changes[0]!.cause as { detail: string }).detail, /3 consecutive connect failures, last: connect ECONNREFUSED/);
-  assert.ok(lines.some((l) => /server=a .*to=down\/ready cause=passive/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /server=a .*to=down\/ready cause=passive/.test(l)),
+    lines.join('\n'),
+  );
   assert.equal(rt.stats().servers[0]!.connectFailures, 3);
   // Traffic goes to b meanwhile.
   assert.equal(rt.tryAcquire(ctx())!.server.config.name, 'b');

@@ -21,7 +21,10 @@ async function rejection(p: Promise<unknown>): Promise<HandoffError> {
 /** True once p has settled (checked after a macrotask turn). */
 async function settled(p: Promise<unknown>): Promise<boolean> {
   let done = false;
-  p.then(() => (done = true), () => (done = true));
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
   await new Promise((r) => setImmediate(r));
   return done;
 }

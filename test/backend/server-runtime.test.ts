@@ -50,7 +50,10 @@ test('setState emits one StateChange and logs one line with from, to and cause',
   assert.deepEqual(c.to, { operational: 'down', admin: 'ready' });
   assert.deepEqual(c.cause, { kind: 'check', detail: 'connect ECONNREFUSED' });
   assert.equal(lines.length, 1);
-  assert.match(lines[0]!, /warn +backend server state changed backend=app server=a1 address=127\.0\.0\.1:9001 from=starting\/ready to=down\/ready cause=check detail="connect ECONNREFUSED"/);
+  assert.match(
+    lines[0]!,
+    /warn +backend server state changed backend=app server=a1 address=127\.0\.0\.1:9001 from=starting\/ready to=down\/ready cause=check detail="connect ECONNREFUSED"/,
+  );
   s.setState({ admin: 'maint' }, { kind: 'admin', detail: 'operator' });
   assert.equal(changes.length, 2);
   assert.match(lines[1]!, /info .* from=down\/ready to=down\/maint cause=admin detail=operator/);

@@ -13,7 +13,10 @@ test('a valid file: one summary line on stdout, exit 0', async () => {
   const file = join(dir, 'two-frontends.yaml');
   const r = await handoffRun(['check', '-f', file]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`^${escape(file)}: ok \\(2 frontends, 3 listeners, 2 backends, 4 servers, 2 workers, hash [0-9a-f]{12}\\)\\n$`));
+  assert.match(
+    r.stdout,
+    new RegExp(`^${escape(file)}: ok \\(2 frontends, 3 listeners, 2 backends, 4 servers, 2 workers, hash [0-9a-f]{12}\\)\\n$`),
+  );
   assert.equal(r.stderr, '');
 });
 
@@ -40,8 +43,16 @@ test('an invalid file: every error as FILE:LINE:COL: PATH: MESSAGE, then the cou
   assert.equal(r.stdout, '');
   const lines = r.stderr.trimEnd().split('\n');
   assert.equal(lines.length, 4, r.stderr);
-  assert.match(lines[0]!, new RegExp(`^${escape(file)}:5:22: frontends\\.web\\.default_backend: unknown backend "ap" \\(backends: app\\)$`));
-  assert.match(lines[1]!, new RegExp(`^${escape(file)}:8:14: backends\\.app\\.balance: expected one of: roundrobin, leastconn, random, source, uri, got "fastest"$`));
+  assert.match(
+    lines[0]!,
+    new RegExp(`^${escape(file)}:5:22: frontends\\.web\\.default_backend: unknown backend "ap" \\(backends: app\\)$`),
+  );
+  assert.match(
+    lines[1]!,
+    new RegExp(
+      `^${escape(file)}:8:14: backends\\.app\\.balance: expected one of: roundrobin, leastconn, random, source, uri, got "fastest"$`,
+    ),
+  );
   assert.match(lines[2]!, new RegExp(`^${escape(file)}:12:16: backends\\.app\\.timeouts\\.connect: expected a duration with a unit`));
   assert.equal(lines[3], '3 errors');
 });

@@ -9,7 +9,14 @@ import { loadLines, removeTempConfigs } from './temp-config.js';
 after(() => removeTempConfigs());
 
 async function healthOf(health: string): Promise<HealthCheck> {
-  const { result } = await loadLines(['frontends:', '  web: { bind: 127.0.0.1:8080, default_backend: app }', 'backends:', '  app:', `    health: ${health}`, '    servers: [ { name: a, address: 127.0.0.1:9001 } ]']);
+  const { result } = await loadLines([
+    'frontends:',
+    '  web: { bind: 127.0.0.1:8080, default_backend: app }',
+    'backends:',
+    '  app:',
+    `    health: ${health}`,
+    '    servers: [ { name: a, address: 127.0.0.1:9001 } ]',
+  ]);
   assert.ok(result.ok, result.ok ? '' : result.errors.map(formatIssue).join('\n'));
   return result.config.backends[0]!.health!;
 }

@@ -33,7 +33,15 @@ describe('examples/full.yaml', () => {
     assert.equal(c.workers, os.availableParallelism());
     assert.equal(c.control, join(examples, 'run', 'handoff.sock'));
     assert.deepEqual(c.drain, { timeout: 45_000, migrate: true, acceptGrace: 2000 });
-    assert.deepEqual(c.timeouts, { connect: 3_000, client: 60_000, server: 90_000, queue: 2_000, httpRequest: 10_000, keepAlive: 90_000, tunnel: 7_200_000 });
+    assert.deepEqual(c.timeouts, {
+      connect: 3_000,
+      client: 60_000,
+      server: 90_000,
+      queue: 2_000,
+      httpRequest: 10_000,
+      keepAlive: 90_000,
+      tunnel: 7_200_000,
+    });
     assert.deepEqual(c.limits, { requestLine: 16_384, headerSize: 65_536, headerCount: 120, pipeline: 32 });
     assert.deepEqual(c.log, { target: { file: join(examples, 'logs', 'access.log') }, buffer: 1024 * 1024, format: 'combined' });
     assert.equal(c.stats?.bind.key, '127.0.0.1:8404');
@@ -62,7 +70,12 @@ describe('examples/full.yaml', () => {
     const page503 = await readFile(join(examples, 'errors', '503.html'), 'utf8');
     const page404 = await readFile(join(examples, 'errors', '404.html'), 'utf8');
     assert.deepEqual(Object.keys(web.errors).sort(), ['400', '403', '404', '408', '413', '431', '500', '502', '503', '504']);
-    assert.deepEqual(web.errors['503'], { status: 503, contentType: 'text/html; charset=utf-8', body: page503, file: join(examples, 'errors', '503.html') });
+    assert.deepEqual(web.errors['503'], {
+      status: 503,
+      contentType: 'text/html; charset=utf-8',
+      body: page503,
+      file: join(examples, 'errors', '503.html'),
+    });
     assert.equal(web.errors['404']!.body, page404);
     assert.equal(db.errors['404'], BUILT_IN_ERROR_PAGES['404']);
     assert.equal(db.errors['503']!.body, page503);
@@ -111,7 +124,17 @@ describe('examples/full.yaml', () => {
         ['a3', '[::1]:9003', 1, undefined, true, 'ready'],
       ],
     );
-    assert.deepEqual(app.health, { type: 'http', interval: 2_000, timeout: 1_000, rise: 2, fall: 3, method: 'GET', path: '/healthz', host: 'app.internal', expect: { min: 200, max: 399 } });
+    assert.deepEqual(app.health, {
+      type: 'http',
+      interval: 2_000,
+      timeout: 1_000,
+      rise: 2,
+      fall: 3,
+      method: 'GET',
+      path: '/healthz',
+      host: 'app.internal',
+      expect: { min: 200, max: 399 },
+    });
     assert.equal(app.retries, 3);
     assert.equal(app.maxqueue, 500);
     assert.deepEqual(app.passive, { fall: 5, cooldown: 10_000 });
@@ -126,7 +149,16 @@ describe('examples/full.yaml', () => {
     assert.deepEqual(shells.timeouts, c.timeouts);
 
     assert.equal(pg.balance, 'leastconn');
-    assert.deepEqual(pg.health, { type: 'tcp', interval: 5_000, timeout: 2_000, rise: 2, fall: 3, method: 'GET', path: '/', expect: { min: 200, max: 399 } });
+    assert.deepEqual(pg.health, {
+      type: 'tcp',
+      interval: 5_000,
+      timeout: 2_000,
+      rise: 2,
+      fall: 3,
+      method: 'GET',
+      path: '/',
+      expect: { min: 200, max: 399 },
+    });
   });
 
   test('the model is deep-frozen and plain JSON', async () => {
@@ -179,11 +211,17 @@ describe('other examples', () => {
   test('quickstart: two host routes and a default over three servers', async () => {
     const c = await load(join(examples, 'quickstart.yaml'));
     assert.equal(c.workers, 2);
-    assert.deepEqual(c.frontends[0]!.binds.map((b) => b.key), ['127.0.0.1:8080']);
-    assert.deepEqual(c.frontends[0]!.routes.map((r) => [r.name, r.backend]), [
-      ['0', 'api'],
-      ['1', 'app'],
-    ]);
+    assert.deepEqual(
+      c.frontends[0]!.binds.map((b) => b.key),
+      ['127.0.0.1:8080'],
+    );
+    assert.deepEqual(
+      c.frontends[0]!.routes.map((r) => [r.name, r.backend]),
+      [
+        ['0', 'api'],
+        ['1', 'app'],
+      ],
+    );
     assert.equal(c.frontends[0]!.defaultBackend, 'app');
     assert.deepEqual(
       c.backends.flatMap((b) => b.servers.map((s) => s.address.key)),

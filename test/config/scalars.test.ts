@@ -125,7 +125,12 @@ test('status ranges', () => {
 });
 
 test('header templates', () => {
-  assert.deepEqual(parseHeaderTemplate('gen ${generation} by ${server}'), [{ literal: 'gen ' }, { variable: 'generation' }, { literal: ' by ' }, { variable: 'server' }]);
+  assert.deepEqual(parseHeaderTemplate('gen ${generation} by ${server}'), [
+    { literal: 'gen ' },
+    { variable: 'generation' },
+    { literal: ' by ' },
+    { variable: 'server' },
+  ]);
   assert.equal(expandHeaderTemplate('${backend}/${server} $5', { backend: 'app', server: 'a1' }), 'app/a1 $5');
   rejects(() => parseHeaderTemplate('${nope}'), /unknown variable "\$\{nope\}"/);
   rejects(() => parseHeaderTemplate('${server'), /unterminated/);

@@ -19,7 +19,10 @@ export async function writeConfig(lines: string[] | string, extra: Record<string
   return file;
 }
 
-export async function loadLines(lines: string[] | string, extra: Record<string, string> = {}): Promise<{ file: string; result: LoadResult }> {
+export async function loadLines(
+  lines: string[] | string,
+  extra: Record<string, string> = {},
+): Promise<{ file: string; result: LoadResult }> {
   const file = await writeConfig(lines, extra);
   return { file, result: await loadConfig(file) };
 }

@@ -20,7 +20,9 @@ function privateTmp(): { tmp: string; secret: string; demo: string } {
   return { tmp, secret, demo: join(tmp, `handoff-demo-${uid}`) };
 }
 
-test('a demo folder owned by another user is refused; the symlink target is untouched', { skip: uid !== 0 && 'needs root to chown to nobody' }, async (t) => {
+test('a demo folder owned by another user is refused; the symlink target is untouched', {
+  skip: uid !== 0 && 'needs root to chown to nobody',
+}, async (t) => {
   const { tmp, secret, demo } = privateTmp();
   t.after(() => rmSync(tmp, { recursive: true, force: true }));
   mkdirSync(demo, { mode: 0o777 });

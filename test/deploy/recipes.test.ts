@@ -56,7 +56,9 @@ type K8s = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 function manifests(): K8s[] {
   const dir = join(deploy, 'kubernetes');
   const out: K8s[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(dir, name), 'utf8'))) {
       assert.deepEqual(doc.errors, [], `${name} parses`);
       if (doc.contents !== null) out.push(doc.toJS() as K8s);
@@ -95,13 +97,17 @@ test('kubernetes: the ConfigMap config passes handoff check; the grace period co
 
   // Stop deadline.
   const needed = stopSeconds(config.drain);
-  assert.ok(pod.terminationGracePeriodSeconds >= needed + MARGIN_S, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} < accept_grace + drain.timeout + kill grace (${needed} s) + ${MARGIN_S} s`);
+  assert.ok(
+    pod.terminationGracePeriodSeconds >= needed + MARGIN_S,
+    `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} < accept_grace + drain.timeout + kill grace (${needed} s) + ${MARGIN_S} s`,
+  );
   assert.ok(config.drain.acceptGrace > 0, 'accept_grace covers the endpoint lag');
 
   // Probes on the stats listener, reachable from the kubelet (the pod IP).
   assert.ok(config.stats, 'a stats listener');
   assert.ok(['0.0.0.0', '::'].includes(config.stats.bind.host), `stats binds the pod's addresses, not ${config.stats.bind.host}`);
-  const portNumber = (p: string | number) => (typeof p === 'number' ? p : (container.ports as K8s[]).find((x) => x.name === p)?.containerPort);
+  const portNumber = (p: string | number) =>
+    typeof p === 'number' ? p : (container.ports as K8s[]).find((x) => x.name === p)?.containerPort;
   assert.equal(container.readinessProbe.httpGet.path, '/ready');
   assert.equal(container.livenessProbe.httpGet.path, '/live');
   assert.equal(portNumber(container.readinessProbe.httpGet.port), config.stats.bind.port);
@@ -113,9 +119,11 @@ test('kubernetes: the ConfigMap config passes handoff check; the grace period co
   assert.ok((pod.volumes as K8s[]).find((v) => v.name === controlMount.name)?.emptyDir, 'the control folder is an emptyDir');
 
   // The Service reaches a frontend's port on the pods of this Deployment.
-  for (const [k, v] of Object.entries(service.spec.selector as Record<string, string>)) assert.equal(deployment.spec.template.metadata.labels[k], v);
+  for (const [k, v] of Object.entries(service.spec.selector as Record<string, string>))
+    assert.equal(deployment.spec.template.metadata.labels[k], v);
   const bindPorts = config.frontends.flatMap((f) => f.binds.map((b) => b.port));
-  for (const p of service.spec.ports as K8s[]) assert.ok(bindPorts.includes(portNumber(p.targetPort)), `Service port ${p.name} targets a frontend`);
+  for (const p of service.spec.ports as K8s[])
+    assert.ok(bindPorts.includes(portNumber(p.targetPort)), `Service port ${p.name} targets a frontend`);
 
   // Non-root, verifiable by the kubelet (a numeric user).
   const user = container.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
@@ -166,8 +174,14 @@ test('container: slim base, production dependencies, numeric non-root user, exec
   const get = (op: string) => final.filter((i) => i.op === op);
 
   for (const from of all.filter((i) => i.op === 'FROM')) assert.match(from.args, /-slim\b/, `small base image: ${from.args}`);
-  assert.ok(get('RUN').some((r) => /npm ci\b.*--omit=dev/.test(r.args)), 'npm ci --omit=dev in the runtime image');
-  assert.ok(all.slice(0, lastFrom).some((i) => i.op === 'RUN' && /\btsc\b/.test(i.args)), 'the build stage compiles');
+  assert.ok(
+    get('RUN').some((r) => /npm ci\b.*--omit=dev/.test(r.args)),
+    'npm ci --omit=dev in the runtime image',
+  );
+  assert.ok(
+    all.slice(0, lastFrom).some((i) => i.op === 'RUN' && /\btsc\b/.test(i.args)),
+    'the build stage compiles',
+  );
 
   const users = get('USER');
   assert.equal(users.length, 1);
@@ -203,7 +217,10 @@ test('container: slim base, production dependencies, numeric non-root user, exec
   // health check URL is its stats listener; the control socket is in the writable folder.
   const config = await checked(readFileSync(join(deploy, 'container', 'handoff.yaml'), 'utf8'), 'deploy/container/handoff.yaml');
   const stopTimeout = Number(/--stop-timeout (\d+)/.exec(text)?.[1]);
-  assert.ok(stopTimeout >= stopSeconds(config.drain) + MARGIN_S, `--stop-timeout ${stopTimeout} covers the stop (${stopSeconds(config.drain)} s)`);
+  assert.ok(
+    stopTimeout >= stopSeconds(config.drain) + MARGIN_S,
+    `--stop-timeout ${stopTimeout} covers the stop (${stopSeconds(config.drain)} s)`,
+  );
   assert.ok(stopTimeout > 10, "Docker's default 10 s is too short: the recipe must say so");
   const url = new URL(/HANDOFF_HEALTH_URL=(\S+)/.exec(text)![1]!);
   assert.equal(url.pathname, '/ready');
@@ -227,7 +244,10 @@ test('container: the health check script exits 0 on 200 and 1 on 503, on a refus
   const script = join(deploy, 'container', 'healthcheck.mjs');
   const run = async (url: string) => {
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [script], { env: { ...process.env, HANDOFF_HEALTH_URL: url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, HANDOFF_HEALTH_URL: url },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
@@ -285,7 +305,9 @@ test('systemd: graceful stop under KillMode=mixed within TimeoutStopSec, reload 
   assert.match(only('LimitNOFILE'), /^\d+$/);
 });
 
-test('systemd: systemd-analyze verify finds nothing to say about the unit', { skip: spawnSync('systemd-analyze', ['--version']).error ? 'systemd-analyze is not installed (apt-get install systemd)' : false }, () => {
+test('systemd: systemd-analyze verify finds nothing to say about the unit', {
+  skip: spawnSync('systemd-analyze', ['--version']).error ? 'systemd-analyze is not installed (apt-get install systemd)' : false,
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), 'handoff-unit-'));
   temps.push(dir);
   // verify checks that the binaries exist: point them at this checkout's bin/handoff.js.

@@ -16,7 +16,9 @@ after(async () => {
   scratch.remove();
 });
 
-test('connections nobody accepts fill the accept queue: flagged (full once it reaches the backlog), exit 1', { skip: skipWithoutPython }, async () => {
+test('connections nobody accepts fill the accept queue: flagged (full once it reaches the backlog), exit 1', {
+  skip: skipWithoutPython,
+}, async () => {
   const { port } = await startListener(python!, scratch.file('listen.py', LISTEN_PY), { backlog: 1 });
   // Linux queues backlog + 1 connections before it drops SYNs: two fit with listen(1)
   for (let i = 0; i < 2; i++) {

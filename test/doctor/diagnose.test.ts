@@ -9,7 +9,14 @@ import type { Finding, ListenSocket, ProcessInfo, Snapshot } from '../../src/doc
 const BOOT = 1_700_000_000;
 const NOW_TICKS = 1_000_000; // 10 000 s after boot
 
-function proc(pid: number, ppid: number, cmdline: string[], startTicks: number, listenInodes: number[] = [], fdsReadable = true): ProcessInfo {
+function proc(
+  pid: number,
+  ppid: number,
+  cmdline: string[],
+  startTicks: number,
+  listenInodes: number[] = [],
+  fdsReadable = true,
+): ProcessInfo {
   return {
     pid,
     ppid,
@@ -60,7 +67,14 @@ const find = (fs: readonly Finding[], code: Finding['code']) => {
 
 const HAPROXY = (extra: string[] = []) => ['/usr/sbin/haproxy', '-f', '/etc/haproxy/haproxy.cfg', '-db', ...extra];
 const HANDOFF_MASTER = ['node', '/srv/handoff/bin/handoff.js', 'start', '-f', '/etc/handoff.yaml'];
-const handoffWorker = (gen: number, master: number) => ['node', '/srv/handoff/dist/src/worker/main.js', '--generation', String(gen), '--master', String(master)];
+const handoffWorker = (gen: number, master: number) => [
+  'node',
+  '/srv/handoff/dist/src/worker/main.js',
+  '--generation',
+  String(gen),
+  '--master',
+  String(master),
+];
 
 test('the field report: three haproxy processes on :80 after -sf with only the last pid', () => {
   const s = snap(
@@ -80,7 +94,10 @@ test('the field report: three haproxy processes on :80 after -sf with only the l
   assert.match(split.message, /3 listening sockets .*hash/);
   const stale = find(fs, 'stale-generation');
   assert.deepEqual(stale.pids, [101, 102]);
-  assert.match(stale.message, /HAProxy pids 101, 102 \(the oldest started 10m00s ago\) still listen on 0\.0\.0\.0:80 next to the newer haproxy pid 103 \(started 1s ago\)/);
+  assert.match(
+    stale.message,
+    /HAProxy pids 101, 102 \(the oldest started 10m00s ago\) still listen on 0\.0\.0\.0:80 next to the newer haproxy pid 103 \(started 1s ago\)/,
+  );
   assert.match(stale.fix, /master-worker mode \(-W/);
   assert.match(stale.fix, /-sf the pids of ALL running haproxy processes/);
   assert.match(stale.fix, /kill -USR1 101 102/);
@@ -90,7 +107,11 @@ test('the field report: three haproxy processes on :80 after -sf with only the l
 test("handoff's own model: one socket per address held by the master and every worker is healthy", () => {
   const s = snap(
     [sock('127.0.0.1', 8080, 31), sock('::1', 8080, 32)],
-    [proc(500, 1, HANDOFF_MASTER, 1000, [31, 32]), proc(501, 500, handoffWorker(4, 500), 9000, [31, 32]), proc(502, 500, handoffWorker(4, 500), 9001, [31, 32])],
+    [
+      proc(500, 1, HANDOFF_MASTER, 1000, [31, 32]),
+      proc(501, 500, handoffWorker(4, 500), 9000, [31, 32]),
+      proc(502, 500, handoffWorker(4, 500), 9001, [31, 32]),
+    ],
   );
   assert.deepEqual(diagnose(s), []);
 });
@@ -112,7 +133,11 @@ test('handoff: an older generation still alive is a note; still holding the list
 
   const accepting = snap(
     [sock('127.0.0.1', 8080, 31)],
-    [proc(500, 1, HANDOFF_MASTER, 1000, [31]), proc(490, 500, handoffWorker(2, 500), 5000, [31]), proc(501, 500, handoffWorker(3, 500), NOW_TICKS - 4200, [31])],
+    [
+      proc(500, 1, HANDOFF_MASTER, 1000, [31]),
+      proc(490, 500, handoffWorker(2, 500), 5000, [31]),
+      proc(501, 500, handoffWorker(3, 500), NOW_TICKS - 4200, [31]),
+    ],
   );
   const fs2 = diagnose(accepting);
   assert.deepEqual(codes(fs2), ['problem:handoff-old-generation-listening']);
@@ -209,7 +234,9 @@ test('haproxy -W: the master above its workers is normal; an old worker alive is
   assert.deepEqual(codes(stale), ['problem:reuseport-split', 'problem:stale-generation']);
   assert.deepEqual(stale[1]!.pids, [11]);
   // a haproxy process we could not inspect is not called draining
-  const unknown = diagnose(snap([sock('0.0.0.0', 80, 41)], [proc(11, 1, HAPROXY(), 5000, [], false), proc(12, 1, HAPROXY(), 9000, [41])], 1));
+  const unknown = diagnose(
+    snap([sock('0.0.0.0', 80, 41)], [proc(11, 1, HAPROXY(), 5000, [], false), proc(12, 1, HAPROXY(), 9000, [41])], 1),
+  );
   assert.deepEqual(codes(unknown), []);
 });
 
@@ -225,7 +252,10 @@ test('envoy: the older restart epoch still listening is stale; gone from the soc
 
 test('different programs splitting one port get the generic fix', () => {
   const fs = diagnose(
-    snap([sock('127.0.0.1', 9000, 71), sock('127.0.0.1', 9000, 72)], [proc(90, 1, ['python3', 'a.py'], 100, [71]), proc(91, 1, NGINX_MASTER, 200, [72])]),
+    snap(
+      [sock('127.0.0.1', 9000, 71), sock('127.0.0.1', 9000, 72)],
+      [proc(90, 1, ['python3', 'a.py'], 100, [71]), proc(91, 1, NGINX_MASTER, 200, [72])],
+    ),
   );
   assert.deepEqual(codes(fs), ['problem:reuseport-split']);
   assert.match(fs[0]!.fix, /Decide which program should serve this address/);
@@ -263,7 +293,11 @@ test('under --port, process-level findings only concern processes tied to the li
     proc(12, 1, HAPROXY(), 9000, [41]),
   ];
   const all = [sock('127.0.0.1', 8080, 31), sock('0.0.0.0', 80, 41)];
-  assert.deepEqual(codes(diagnose(snap(all, processes))).sort(), ['note:draining', 'note:handoff-old-generation', 'note:handoff-orphan-worker']);
+  assert.deepEqual(codes(diagnose(snap(all, processes))).sort(), [
+    'note:draining',
+    'note:handoff-old-generation',
+    'note:handoff-orphan-worker',
+  ]);
   const only8080 = { ...snap([all[0]!], processes), filter: { port: 8080 } };
   assert.deepEqual(codes(diagnose(only8080)), ['note:handoff-old-generation']);
   const only80 = { ...snap([all[1]!], processes), filter: { port: 80 } };

@@ -19,17 +19,31 @@ test('a real handoff service: doctor asks its master, the views agree, healthy',
   const r = await handoffRun(['doctor', '--port', String(port), '--json']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const doc = JSON.parse(r.stdout) as {
-    handoff: { masterPid: number; control: string; status: { listeners: { address: string; inode: number }[]; generations: { workers: number[] }[] } | null }[];
+    handoff: {
+      masterPid: number;
+      control: string;
+      status: { listeners: { address: string; inode: number }[]; generations: { workers: number[] }[] } | null;
+    }[];
     findings: unknown[];
   };
   const view = doc.handoff.find((x) => x.masterPid === h.proc.pid);
   assert.ok(view?.status, JSON.stringify(doc.handoff));
   assert.equal(view.control, h.control);
   assert.deepEqual(view.status.listeners, [{ address: `127.0.0.1:${port}`, inode: listenInodes(port)[0] }]);
-  assert.deepEqual(view.status.generations.flatMap((g) => g.workers).sort(), workersOf(h.proc.pid).map((w) => w.pid).sort());
+  assert.deepEqual(
+    view.status.generations.flatMap((g) => g.workers).sort(),
+    workersOf(h.proc.pid)
+      .map((w) => w.pid)
+      .sort(),
+  );
   assert.deepEqual(doc.findings, []);
   const text = await handoffRun(['doctor', '--port', String(port)]);
-  assert.match(text.stdout, new RegExp(`handoff master ${h.proc.pid} says \\(control ${h.control.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): #1 active \\(2 workers\\)`));
+  assert.match(
+    text.stdout,
+    new RegExp(
+      `handoff master ${h.proc.pid} says \\(control ${h.control.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): #1 active \\(2 workers\\)`,
+    ),
+  );
   await h.stop();
 });
 
@@ -41,12 +55,18 @@ test('cross-check rules: untracked worker, overdue generation, listener mismatch
     pid,
     ppid,
     comm: 'node',
-    cmdline: role === 'master' ? ['node', '/x/dist/src/cli/entry.js', 'start', '-f', 'h.yaml'] : ['node', '/x/dist/src/worker/main.js', '--generation', String(generation), '--master', '100'],
+    cmdline:
+      role === 'master'
+        ? ['node', '/x/dist/src/cli/entry.js', 'start', '-f', 'h.yaml']
+        : ['node', '/x/dist/src/worker/main.js', '--generation', String(generation), '--master', '100'],
     startTicks: pid,
     startedAt: now - 60_000 + pid,
     listenInodes,
     fdsReadable: true,
-    proxy: role === 'master' ? ({ kind: 'handoff', role: 'master' } as const) : ({ kind: 'handoff', role: 'worker', generation, masterPid: 100 } as const),
+    proxy:
+      role === 'master'
+        ? ({ kind: 'handoff', role: 'master' } as const)
+        : ({ kind: 'handoff', role: 'worker', generation, masterPid: 100 } as const),
   });
   const snapshot: Snapshot = {
     collectedAt: now,
@@ -56,8 +76,15 @@ test('cross-check rules: untracked worker, overdue generation, listener mismatch
     backlogSource: null,
     ipv6: true,
     filter: {},
-    sockets: [{ family: 'ipv4', address: '127.0.0.1', port: 8080, inode: 555, uid: 0, acceptQueue: 0, acceptQueueSamples: [0], backlog: null }],
-    processes: [proc(100, 1, 'master', undefined, [555]), proc(201, 100, 'worker', 4, [555]), proc(150, 100, 'worker', 3), proc(160, 100, 'worker', 3)],
+    sockets: [
+      { family: 'ipv4', address: '127.0.0.1', port: 8080, inode: 555, uid: 0, acceptQueue: 0, acceptQueueSamples: [0], backlog: null },
+    ],
+    processes: [
+      proc(100, 1, 'master', undefined, [555]),
+      proc(201, 100, 'worker', 4, [555]),
+      proc(150, 100, 'worker', 3),
+      proc(160, 100, 'worker', 3),
+    ],
     unreadableProcesses: 0,
     handoff: [
       {

@@ -19,7 +19,12 @@ const TCP6 = `  sl  local_address                         remote_address        
 test('only LISTEN lines are decoded; counts per address include same-family wildcards', () => {
   const listening = [...listeningIn(Buffer.from(TCP)), ...listeningIn(Buffer.from(TCP6))];
   assert.deepEqual(listening.map((e) => e.inode).sort(), [1001, 1002, 1003, 2001]);
-  const { counts, inodes } = countListeners(listening, [socketAddress('127.0.0.1', 8080), socketAddress('::1', 8080), socketAddress('127.0.0.1', 9090), socketAddress('127.0.0.2', 7000)]);
+  const { counts, inodes } = countListeners(listening, [
+    socketAddress('127.0.0.1', 8080),
+    socketAddress('::1', 8080),
+    socketAddress('127.0.0.1', 9090),
+    socketAddress('127.0.0.2', 7000),
+  ]);
   assert.deepEqual(counts, [2, 1, 1, 0]);
   assert.deepEqual([...inodes].sort(), [1001, 1002, 1003, 2001]);
 });

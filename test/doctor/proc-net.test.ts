@@ -48,14 +48,26 @@ test('a /proc/net/tcp text: header skipped, LISTEN (0A) told from other states, 
   ].join('\n');
   const entries = parseProcNetTcp(text);
   assert.equal(entries.length, 4);
-  assert.deepEqual(entries[1], { family: 'ipv4', address: '127.0.0.1', port: 8080, state: TCP_LISTEN, txQueue: 0, rxQueue: 17, uid: 1000, inode: 1002 });
+  assert.deepEqual(entries[1], {
+    family: 'ipv4',
+    address: '127.0.0.1',
+    port: 8080,
+    state: TCP_LISTEN,
+    txQueue: 0,
+    rxQueue: 17,
+    uid: 1000,
+    inode: 1002,
+  });
   assert.equal(entries[2]!.state, 0x01);
   assert.equal(parseNetLine(TCP_HEADER), undefined);
 });
 
 test('readListenTable keeps LISTEN sockets of tcp and tcp6; a missing tcp6 is IPv6 off, a missing tcp is an error', async () => {
   const root = writeProcTree({
-    tcp: [tcpLine(0, `${V4_LOOPBACK}:1F90`, `${V4_ANY}:0000`, '0A', 3, 2001), tcpLine(1, `${V4_LOOPBACK}:1F90`, `${V4_LOOPBACK}:C350`, '01', 0, 2002)],
+    tcp: [
+      tcpLine(0, `${V4_LOOPBACK}:1F90`, `${V4_ANY}:0000`, '0A', 3, 2001),
+      tcpLine(1, `${V4_LOOPBACK}:1F90`, `${V4_LOOPBACK}:C350`, '01', 0, 2002),
+    ],
     tcp6: [
       tcpLine(0, `${V6_ANY}:0050`, `${V6_ANY}:0000`, '0A', 0, 2003),
       tcpLine(1, `${V6_LOOPBACK}:1F90`, `${V6_ANY}:0000`, '0A', 0, 2004),
@@ -78,7 +90,10 @@ test('readListenTable keeps LISTEN sockets of tcp and tcp6; a missing tcp6 is IP
   const v4only = writeProcTree({ tcp: [tcpLine(0, `${V4_ANY}:0016`, `${V4_ANY}:0000`, '0A', 0, 7)], tcp6: null });
   trees.push(v4only);
   assert.equal((await readListenTable(v4only)).ipv6, false);
-  await assert.rejects(() => readListenTable('/nonexistent-proc-root'), (err: unknown) => err instanceof ProcUnreadableError && /net\/tcp/.test(err.message));
+  await assert.rejects(
+    () => readListenTable('/nonexistent-proc-root'),
+    (err: unknown) => err instanceof ProcUnreadableError && /net\/tcp/.test(err.message),
+  );
   assert.ok(TCP6_HEADER.includes('remote_address'));
 });
 
@@ -118,9 +133,12 @@ test('ss -ltne output gives the backlog (Send-Q of a LISTEN line) per inode', ()
     'LISTEN 2      1          127.0.0.1:41234     0.0.0.0:*    uid:1000 ino:55123 sk:2 cgroup:/ <->',
     'LISTEN 0      511            [::1]:8080         [::]:*    ino:55200 sk:3 cgroup:/ v6only:1 <->',
   ].join('\n');
-  assert.deepEqual([...parseSsListen(text)], [
-    [1060, 128],
-    [55123, 1],
-    [55200, 511],
-  ]);
+  assert.deepEqual(
+    [...parseSsListen(text)],
+    [
+      [1060, 128],
+      [55123, 1],
+      [55200, 511],
+    ],
+  );
 });

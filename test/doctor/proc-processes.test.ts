@@ -19,7 +19,8 @@ function tree(opts: Parameters<typeof writeProcTree>[0]): string {
 }
 
 test('parseStat: the name may hold spaces and parentheses; ppid is field 4, starttime field 22', () => {
-  const line = '4242 (my (odd) name) S 17 4242 4242 0 -1 4194560 1 0 0 0 3 1 0 0 20 0 1 0 123456 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n';
+  const line =
+    '4242 (my (odd) name) S 17 4242 4242 0 -1 4194560 1 0 0 0 3 1 0 0 20 0 1 0 123456 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n';
   assert.deepEqual(parseStat(line), { pid: 4242, comm: 'my (odd) name', state: 'S', ppid: 17, startTicks: 123456 });
   assert.throws(() => parseStat('garbage'));
   assert.throws(() => parseStat('1 (x) S 0'));
@@ -34,7 +35,13 @@ test('readStat on our own real process agrees with the kernel', () => {
 });
 
 test('parseCmdline splits at NUL and drops the terminator; socketInode reads fd links', () => {
-  assert.deepEqual(parseCmdline(Buffer.from(['haproxy', '-f', '/etc/haproxy.cfg', '-sf', '101', ''].join('\0'))), ['haproxy', '-f', '/etc/haproxy.cfg', '-sf', '101']);
+  assert.deepEqual(parseCmdline(Buffer.from(['haproxy', '-f', '/etc/haproxy.cfg', '-sf', '101', ''].join('\0'))), [
+    'haproxy',
+    '-f',
+    '/etc/haproxy.cfg',
+    '-sf',
+    '101',
+  ]);
   assert.deepEqual(parseCmdline('nginx: worker process\0\0\0'), ['nginx: worker process']);
   assert.deepEqual(parseCmdline(''), []);
   assert.equal(socketInode('socket:[123456]'), 123456);
@@ -61,26 +68,41 @@ test('collectSnapshot on a fixture tree: sockets, holders, start times, proxies,
   });
   const s = await collectSnapshot({ procRoot: root, sampleIntervalMs: 0 });
   assert.equal(s.backlogSource, null, 'no ss for a fixture tree');
-  assert.deepEqual(s.sockets.map((x) => [x.address, x.port, x.inode, x.acceptQueue]), [
-    ['0.0.0.0', 80, 5001, 0],
-    ['0.0.0.0', 80, 5002, 2],
-    ['127.0.0.1', 8080, 5003, 0],
-  ]);
-  assert.deepEqual(s.processes.map((p) => [p.pid, p.listenInodes, p.proxy?.kind ?? null]), [
-    [100, [5001], 'haproxy'],
-    [200, [5002], 'haproxy'],
-    [300, [5003], null],
-  ]);
+  assert.deepEqual(
+    s.sockets.map((x) => [x.address, x.port, x.inode, x.acceptQueue]),
+    [
+      ['0.0.0.0', 80, 5001, 0],
+      ['0.0.0.0', 80, 5002, 2],
+      ['127.0.0.1', 8080, 5003, 0],
+    ],
+  );
+  assert.deepEqual(
+    s.processes.map((p) => [p.pid, p.listenInodes, p.proxy?.kind ?? null]),
+    [
+      [100, [5001], 'haproxy'],
+      [200, [5002], 'haproxy'],
+      [300, [5003], null],
+    ],
+  );
   const p200 = s.processes.find((p) => p.pid === 200)!;
   assert.equal(p200.startedAt, BOOT_TIME * 1000 + 50_000, 'starttime 5000 ticks = 50 s after boot');
   assert.equal(p200.ppid, 1);
 
   const only8080 = await collectSnapshot({ procRoot: root, sampleIntervalMs: 0, filter: { port: 8080 } });
-  assert.deepEqual(only8080.sockets.map((x) => x.inode), [5003]);
+  assert.deepEqual(
+    only8080.sockets.map((x) => x.inode),
+    [5003],
+  );
   // known proxies stay (they may be draining), other programs only with a kept socket
-  assert.deepEqual(only8080.processes.map((p) => p.pid), [100, 200, 300]);
+  assert.deepEqual(
+    only8080.processes.map((p) => p.pid),
+    [100, 200, 300],
+  );
   const byAddress = await collectSnapshot({ procRoot: root, sampleIntervalMs: 0, filter: { address: '127.0.0.1' } });
-  assert.deepEqual(byAddress.sockets.map((x) => x.inode), [5003]);
+  assert.deepEqual(
+    byAddress.sockets.map((x) => x.inode),
+    [5003],
+  );
 });
 
 test('handoff doctor --proc FIXTURE: the table, the findings and the verdict (exit 1), --json the same facts', async () => {
@@ -106,15 +128,24 @@ test('handoff doctor --proc FIXTURE: the table, the findings and the verdict (ex
   const doc = JSON.parse(json.stdout);
   assert.equal(doc.format, 'handoff-doctor/1');
   assert.equal(doc.verdict, 'problem');
-  assert.deepEqual(doc.listeners.map((l: { listener: string }) => l.listener), ['0.0.0.0:80']);
-  assert.deepEqual(doc.listeners[0].sockets.map((s: { inode: number; pids: number[]; backlog: null }) => [s.inode, s.pids, s.backlog]), [
-    [5001, [100], null],
-    [5002, [200], null],
-  ]);
-  assert.deepEqual(doc.findings.map((f: { code: string; pids: number[] }) => [f.code, f.pids]), [
-    ['reuseport-split', [100, 200]],
-    ['stale-generation', [100]],
-  ]);
+  assert.deepEqual(
+    doc.listeners.map((l: { listener: string }) => l.listener),
+    ['0.0.0.0:80'],
+  );
+  assert.deepEqual(
+    doc.listeners[0].sockets.map((s: { inode: number; pids: number[]; backlog: null }) => [s.inode, s.pids, s.backlog]),
+    [
+      [5001, [100], null],
+      [5002, [200], null],
+    ],
+  );
+  assert.deepEqual(
+    doc.findings.map((f: { code: string; pids: number[] }) => [f.code, f.pids]),
+    [
+      ['reuseport-split', [100, 200]],
+      ['stale-generation', [100]],
+    ],
+  );
 
   const healthy = await handoffRun(['doctor', '--proc', root, '--port', '443']);
   assert.equal(healthy.code, 0, healthy.stdout);

@@ -40,7 +40,8 @@ export function writeProcTree(opts: { tcp?: string[]; tcp6?: string[] | null; pr
   mkdirSync(join(root, 'net'));
   writeFileSync(join(root, 'net', 'tcp'), [TCP_HEADER, ...(opts.tcp ?? [])].join('\n') + '\n');
   if (opts.tcp6 !== null) writeFileSync(join(root, 'net', 'tcp6'), [TCP6_HEADER, ...(opts.tcp6 ?? [])].join('\n') + '\n');
-  if (opts.btime !== null) writeFileSync(join(root, 'stat'), `cpu  1 2 3 4\nintr 0\nctxt 0\nbtime ${opts.btime ?? BOOT_TIME}\nprocesses 1\n`);
+  if (opts.btime !== null)
+    writeFileSync(join(root, 'stat'), `cpu  1 2 3 4\nintr 0\nctxt 0\nbtime ${opts.btime ?? BOOT_TIME}\nprocesses 1\n`);
   for (const p of opts.processes ?? []) {
     const dir = join(root, String(p.pid));
     mkdirSync(join(dir, 'fd'), { recursive: true });

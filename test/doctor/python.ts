@@ -129,8 +129,18 @@ export class Scratch {
 }
 
 /** Start a listener and resolve with its port once it listens. */
-export async function startListener(program: string, script: string, opts: { host?: string; port?: number; backlog?: number; reuseport?: boolean } = {}): Promise<{ proc: Tracked; port: number }> {
-  const proc = spawnTracked(program, [script, opts.host ?? '127.0.0.1', String(opts.port ?? 0), String(opts.backlog ?? 16), opts.reuseport ? '1' : '0']);
+export async function startListener(
+  program: string,
+  script: string,
+  opts: { host?: string; port?: number; backlog?: number; reuseport?: boolean } = {},
+): Promise<{ proc: Tracked; port: number }> {
+  const proc = spawnTracked(program, [
+    script,
+    opts.host ?? '127.0.0.1',
+    String(opts.port ?? 0),
+    String(opts.backlog ?? 16),
+    opts.reuseport ? '1' : '0',
+  ]);
   const m = await proc.waitFor(/listening (\d+)/);
   return { proc, port: Number(m[1]) };
 }

@@ -11,7 +11,9 @@ after(async () => {
   scratch.remove();
 });
 
-test('two python3 processes on one port with SO_REUSEPORT: both sockets and pids, the split flagged, exit 1', { skip: skipWithoutPython }, async () => {
+test('two python3 processes on one port with SO_REUSEPORT: both sockets and pids, the split flagged, exit 1', {
+  skip: skipWithoutPython,
+}, async () => {
   const script = scratch.file('listen.py', LISTEN_PY);
   const a = await startListener(python!, script, { reuseport: true });
   const b = await startListener(python!, script, { port: a.port, reuseport: true });
@@ -20,7 +22,8 @@ test('two python3 processes on one port with SO_REUSEPORT: both sockets and pids
   const text = await handoffRun(['doctor', '--port', String(a.port)]);
   assert.equal(text.code, 1, text.stdout + text.stderr);
   assert.match(text.stdout, new RegExp(`^${key.replace(/\./g, '\\.')} {2}2 sockets`, 'm'));
-  for (const pid of [a.proc.pid, b.proc.pid]) assert.match(text.stdout, new RegExp(`\\s${pid}\\s+\\S+\\s+-\\s+\\S*python`), `pid ${pid} in the table`);
+  for (const pid of [a.proc.pid, b.proc.pid])
+    assert.match(text.stdout, new RegExp(`\\s${pid}\\s+\\S+\\s+-\\s+\\S*python`), `pid ${pid} in the table`);
   assert.match(text.stdout, new RegExp(`PROBLEM {2}reuseport-split {2}${key.replace(/\./g, '\\.')}`));
   assert.match(text.stdout, /Verdict: PROBLEM/);
 
@@ -33,7 +36,10 @@ test('two python3 processes on one port with SO_REUSEPORT: both sockets and pids
   assert.equal(listener.listener, key);
   assert.equal(listener.sockets.length, 2);
   // oldest first: a started before b
-  assert.deepEqual(listener.sockets.map((s: { pids: number[] }) => s.pids), [[a.proc.pid], [b.proc.pid]]);
+  assert.deepEqual(
+    listener.sockets.map((s: { pids: number[] }) => s.pids),
+    [[a.proc.pid], [b.proc.pid]],
+  );
   for (const s of listener.sockets) {
     assert.match(text.stdout, new RegExp(`\\b${s.inode}\\b`), 'the same inodes in text and JSON');
     assert.equal(s.acceptQueue, 0);
@@ -44,7 +50,10 @@ test('two python3 processes on one port with SO_REUSEPORT: both sockets and pids
   assert.equal(split.severity, 'problem');
   assert.deepEqual(split.pids, [a.proc.pid, b.proc.pid]);
   // python3 is no known proxy: no generation to call stale
-  assert.equal(doc.findings.some((f: { code: string }) => f.code === 'stale-generation'), false);
+  assert.equal(
+    doc.findings.some((f: { code: string }) => f.code === 'stale-generation'),
+    false,
+  );
   const procs = doc.processes.filter((p: { pid: number }) => p.pid === a.proc.pid || p.pid === b.proc.pid);
   assert.equal(procs.length, 2);
   assert.ok(procs.every((p: { kind: null; cmdline: string[] }) => p.kind === null && p.cmdline.includes(script)));

@@ -57,17 +57,22 @@ function startFakeHandoff(workers: string): { ready: Promise<{ port: number; mas
   });
   return {
     ready: master.waitFor(/ready (\d+) ([\d: ]+)\n/).then((m) => {
-      const list = m[2]!.trim().split(' ').map((w) => {
-        const [pid, gen] = w.split(':').map(Number);
-        return { pid: pid!, gen: gen! };
-      });
+      const list = m[2]!
+        .trim()
+        .split(' ')
+        .map((w) => {
+          const [pid, gen] = w.split(':').map(Number);
+          return { pid: pid!, gen: gen! };
+        });
       forked.push(...list.map((w) => w.pid));
       return { port: Number(m[1]), master: master.pid, workers: list };
     }),
   };
 }
 
-test('a handoff master and its workers (real command lines): one socket; an older generation draining is a note, still listening a problem', { skip: skipWithoutPython }, async () => {
+test('a handoff master and its workers (real command lines): one socket; an older generation draining is a note, still listening a problem', {
+  skip: skipWithoutPython,
+}, async () => {
   scratch.alias('bin/node');
   scratch.file('app/dist/src/cli/entry.js', FAKE_MASTER_PY);
   scratch.file('app/dist/src/worker/main.js', FAKE_WORKER_PY);

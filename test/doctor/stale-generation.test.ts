@@ -11,7 +11,9 @@ after(async () => {
   scratch.remove();
 });
 
-test('two haproxy generations on one port: the older one is flagged stale with the HAProxy fix, exit 1', { skip: skipWithoutPython }, async () => {
+test('two haproxy generations on one port: the older one is flagged stale with the HAProxy fix, exit 1', {
+  skip: skipWithoutPython,
+}, async () => {
   const haproxy = scratch.alias('sbin/haproxy');
   const script = scratch.file('haproxy.py', LISTEN_PY);
   const old = await startListener(haproxy, script, { reuseport: true });
@@ -22,7 +24,12 @@ test('two haproxy generations on one port: the older one is flagged stale with t
   assert.equal(text.code, 1, text.stdout + text.stderr);
   assert.match(text.stdout, new RegExp(`\\s${old.proc.pid}\\s+\\S+\\s+haproxy\\s+${haproxy}`));
   assert.match(text.stdout, /PROBLEM {2}stale-generation/);
-  assert.match(text.stdout, new RegExp(`HAProxy pid ${old.proc.pid} \\(started \\S+ ago\\) still listens on 127\\.0\\.0\\.1:${old.port} next to the newer haproxy pid ${fresh.proc.pid}`));
+  assert.match(
+    text.stdout,
+    new RegExp(
+      `HAProxy pid ${old.proc.pid} \\(started \\S+ ago\\) still listens on 127\\.0\\.0\\.1:${old.port} next to the newer haproxy pid ${fresh.proc.pid}`,
+    ),
+  );
   assert.match(text.stdout, /master-worker mode \(-W/);
   assert.match(text.stdout, /-sf the pids of ALL running haproxy processes/);
 

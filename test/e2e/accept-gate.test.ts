@@ -108,10 +108,18 @@ backends:
 `,
     );
     const LIMIT = 64;
-    const master = spawnTracked('prlimit', [`--nofile=${LIMIT}:${LIMIT}`, process.execPath, entry, 'start', '-f', join(dir, 'handoff.yaml')]);
+    const master = spawnTracked('prlimit', [
+      `--nofile=${LIMIT}:${LIMIT}`,
+      process.execPath,
+      entry,
+      'start',
+      '-f',
+      join(dir, 'handoff.yaml'),
+    ]);
     void master.exited.then(() => rmSync(dir, { recursive: true, force: true }));
     await master.waitFor(/handoff started/, 20_000);
-    const status = async (): Promise<StatusReport> => JSON.parse((await handoffRun(['status', '--json', '-s', control])).stdout) as StatusReport;
+    const status = async (): Promise<StatusReport> =>
+      JSON.parse((await handoffRun(['status', '--json', '-s', control])).stdout) as StatusReport;
     const [worker] = workerPids(await status());
     assert.ok(worker);
     assert.equal((await request(port, '/before')).status, 200);
@@ -123,7 +131,9 @@ backends:
       const before = fdCount(worker);
       const c = await RawClient.connect(port);
       clients.push(c.socket);
-      await waitUntil('the worker to accept it (or to close it)', () => fdCount(worker) !== before || c.closed, 2000).catch(() => undefined);
+      await waitUntil('the worker to accept it (or to close it)', () => fdCount(worker) !== before || c.closed, 2000).catch(
+        () => undefined,
+      );
       if (c.closed) refused = c;
       else idle.push(c);
     }
@@ -149,4 +159,3 @@ backends:
     await master.stop('SIGTERM', 30_000);
   });
 });
-

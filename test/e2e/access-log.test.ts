@@ -79,7 +79,10 @@ describe('access log', () => {
       .map((l) => JSON.parse(l) as Entry);
 
   it('JSON: host, request ids, user agent, bytes and timings per HTTP request; bytes and timings per TCP connection', async () => {
-    const r = await request(port, '/fields?x=1', { host: 'shop.example', headers: { 'User-Agent': 'probe/1.0', 'X-Request-Id': 'client-42', Referer: 'http://ref.example/' } });
+    const r = await request(port, '/fields?x=1', {
+      host: 'shop.example',
+      headers: { 'User-Agent': 'probe/1.0', 'X-Request-Id': 'client-42', Referer: 'http://ref.example/' },
+    });
     assert.equal(r.status, 200);
     const echoed = JSON.parse(r.body.toString()) as { headers: Record<string, string> };
     const e = await waitUntil('the HTTP line', () => entries().find((x) => x.path === '/fields?x=1'), 10_000, 50);
@@ -127,7 +130,12 @@ describe('access log', () => {
     assert.equal(Number(m[15]) > 0 && Number(m[5]) >= r.body.length, true, line);
 
     assert.equal(await tcpEcho(tcpPort, 'combined'), 'combined');
-    const tl = await waitUntil('the combined TCP line', () => lines(file).find((l) => l.includes('frontend="raw"') && l.includes(' "-" - ')), 10_000, 50);
+    const tl = await waitUntil(
+      'the combined TCP line',
+      () => lines(file).find((l) => l.includes('frontend="raw"') && l.includes(' "-" - ')),
+      10_000,
+      50,
+    );
     const tm = COMBINED.exec(tl);
     assert.ok(tm, `not a combined line: ${tl}`);
     assert.equal(tm[5], '8');
@@ -150,19 +158,21 @@ describe('access log', () => {
 
     // Traffic that runs through the rotation, on keep-alive connections (bounded in count and time).
     let stop = false;
-    const background = Promise.all(Array.from({ length: 4 }, async (_, c) => {
-      const client = new KeepAliveClient(port);
-      try {
-        for (let i = 0; i < 2000 && !stop; i++) {
-          const path = `/during-${c}-${i}`;
-          const res = await client.request(path, { timeoutMs: 10_000 });
-          assert.equal(res.status, 200);
-          sent.add(path);
+    const background = Promise.all(
+      Array.from({ length: 4 }, async (_, c) => {
+        const client = new KeepAliveClient(port);
+        try {
+          for (let i = 0; i < 2000 && !stop; i++) {
+            const path = `/during-${c}-${i}`;
+            const res = await client.request(path, { timeoutMs: 10_000 });
+            assert.equal(res.status, 200);
+            sent.add(path);
+          }
+        } finally {
+          client.close();
         }
-      } finally {
-        client.close();
-      }
-    }));
+      }),
+    );
     background.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
 
     await waitUntil('traffic running', () => sent.size > 60, 10_000, 10);
@@ -170,7 +180,12 @@ describe('access log', () => {
     renameSync(file, rotated);
     const reopenedBefore = (h.proc.output().match(/access log reopened/g) ?? []).length;
     process.kill(h.proc.pid, 'SIGUSR1');
-    await waitUntil('both workers reopened the file', () => (h.proc.output().match(/access log reopened/g) ?? []).length >= reopenedBefore + 2, 15_000, 20);
+    await waitUntil(
+      'both workers reopened the file',
+      () => (h.proc.output().match(/access log reopened/g) ?? []).length >= reopenedBefore + 2,
+      15_000,
+      20,
+    );
     assert.ok(existsSync(file), 'a new file at the original path');
 
     const afterPaths: string[] = [];
@@ -203,7 +218,12 @@ describe('access log', () => {
     const r = await handoffRun(['reopen-logs', '-s', h.control]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /reopening log files: 2 workers told/);
-    await waitUntil('both workers reopened the file', () => (h.proc.output().match(/access log reopened/g) ?? []).length >= reopenedBefore + 2, 15_000, 20);
+    await waitUntil(
+      'both workers reopened the file',
+      () => (h.proc.output().match(/access log reopened/g) ?? []).length >= reopenedBefore + 2,
+      15_000,
+      20,
+    );
     assert.equal((await request(port, '/after-cli')).status, 200);
     await waitUntil('the line in the new file', () => entries().some((e) => e.path === '/after-cli'), 10_000, 50);
     assert.ok(!entries(rotated).some((e) => e.path === '/after-cli'));

@@ -118,7 +118,9 @@ test('an in-place write (truncate and write the same inode) is applied', async (
 test('an invalid file is logged with file:line:col; the running config keeps serving; a valid fix applies', async () => {
   const generation = async () => {
     const r = await handoffRun(['status', '--json', '-s', plain.control]);
-    return (JSON.parse(r.stdout) as { generations: { state: string; configGeneration: number }[] }).generations.find((g) => g.state === 'active')!.configGeneration;
+    return (JSON.parse(r.stdout) as { generations: { state: string; configGeneration: number }[] }).generations.find(
+      (g) => g.state === 'active',
+    )!.configGeneration;
   };
   const gen = await generation();
   const rejected = count(plain.proc.output(), /config file rejected/);
@@ -146,7 +148,10 @@ test('a burst of writes is coalesced into one reload or a few, and the last one 
   }
   await waitServedBy(plain, last);
   // Every reload the watcher asked for has finished.
-  await waitUntil('the watcher idle', () => count(plain.proc.output(), /config file changed; reloading/) === count(plain.proc.output(), /config file (applied|rejected)/));
+  await waitUntil(
+    'the watcher idle',
+    () => count(plain.proc.output(), /config file changed; reloading/) === count(plain.proc.output(), /config file (applied|rejected)/),
+  );
   const reloads = plain.reloads() - before;
   assert.ok(reloads >= 1 && reloads < writes / 2, `${writes} writes made ${reloads} reloads`);
   assert.equal(await servedNow(plain.port), last);

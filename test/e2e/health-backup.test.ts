@@ -32,7 +32,12 @@ backends:
       - { name: n2, address: ${echoes.n2.address} }
       - { name: bk, address: ${echoes.bk.address}, backup: true }
 `);
-    await waitUntil('every server up', async () => Object.values((await lb.status()).backends.app?.servers ?? {}).filter((s) => s.operational === 'up').length === 3, 10_000, 50);
+    await waitUntil(
+      'every server up',
+      async () => Object.values((await lb.status()).backends.app?.servers ?? {}).filter((s) => s.operational === 'up').length === 3,
+      10_000,
+      50,
+    );
   });
   after(() => stopAll());
 

@@ -58,7 +58,8 @@ backends:
   after(() => stopAll());
 
   const operational = async (server: string) => (await lb.status()).backends.app?.servers[server]?.operational;
-  const until = (server: string, state: string) => waitUntil(`${server} ${state} in status`, async () => (await operational(server)) === state, 10_000, 50);
+  const until = (server: string, state: string) =>
+    waitUntil(`${server} ${state} in status`, async () => (await operational(server)) === state, 10_000, 50);
 
   it('both servers are up and share the traffic', async () => {
     await until('a', 'up');
@@ -81,7 +82,11 @@ backends:
       .split('\n')
       .filter((l) => l.includes('health check failed') && l.includes(' server=a '))
       .map((l) => Number(/failures=(\d+)/.exec(l)?.[1]));
-    assert.deepEqual(failures.slice(-FALL), Array.from({ length: FALL }, (_, i) => i + 1), `failed checks before the change: ${failures.join(',')}`);
+    assert.deepEqual(
+      failures.slice(-FALL),
+      Array.from({ length: FALL }, (_, i) => i + 1),
+      `failed checks before the change: ${failures.join(',')}`,
+    );
     assert.deepEqual(new Set(await servedBy(port, 6)), new Set(['b']), 'all requests go to b');
   });
 

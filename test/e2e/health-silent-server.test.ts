@@ -64,7 +64,11 @@ async function startWithEcho(): Promise<{ a: EchoBackend; port: number; h: Runni
 test('a reload adding a server whose check never answers completes; the server gets no traffic; stop exits promptly', async () => {
   const { a, port, h } = await startWithEcho();
   const s = await silentServer();
-  const r = await within(h.reload(config(port, [`{ name: a, address: ${a.address} }`, `{ name: s, address: ${s.address} }`])), 20_000, 'the reload');
+  const r = await within(
+    h.reload(config(port, [`{ name: a, address: ${a.address} }`, `{ name: s, address: ${s.address} }`])),
+    20_000,
+    'the reload',
+  );
   assert.equal(r.code, 0, r.stderr);
   await within(s.accepted, 5_000, 'the first check of the new server');
   const status = await h.status();

@@ -52,7 +52,9 @@ describe('backend failures through handoff', () => {
     });
     const echo = await startEcho('live');
     // Nothing listens on a port that was free a moment ago: connections are refused.
-    const started = await startProxy(2, ([port, closed]) => `
+    const started = await startProxy(
+      2,
+      ([port, closed]) => `
 workers: 1
 log: { access: off }
 timeouts: { server: 10s }
@@ -93,7 +95,8 @@ backends:
   reset-only:
     passive: { fall: 0 }
     servers: [ { name: resets, address: ${resetter.address} } ]
-`);
+`,
+    );
     h = started.h;
     port = started.ports[0]!;
     workers = workerPids(await h.status());
@@ -110,7 +113,11 @@ backends:
     const c = await connect();
     for (let i = 0; i < 6; i++) {
       const post = i % 2 === 1;
-      c.send(post ? `POST /r${i} HTTP/1.1\r\nHost: flaky.test\r\nContent-Length: 4\r\n\r\nbody` : `GET /r${i} HTTP/1.1\r\nHost: flaky.test\r\n\r\n`);
+      c.send(
+        post
+          ? `POST /r${i} HTTP/1.1\r\nHost: flaky.test\r\nContent-Length: 4\r\n\r\nbody`
+          : `GET /r${i} HTTP/1.1\r\nHost: flaky.test\r\n\r\n`,
+      );
       const r = await c.readResponse();
       assert.equal(r.status, 200, `request ${i}`);
       assert.equal(r.header('x-server'), 'live');
@@ -220,10 +227,15 @@ backends:
     // A reset, not a FIN: a FIN may be a half-close, after which the response is still owed.
     c.socket.resetAndDestroy();
     await waitUntil('the server connection to be closed by handoff', () => conn.closed, 5000);
-    await waitUntil('no client connection left in the worker', async () => {
-      const t = (await h.status()).totals.connections;
-      return t.waiting + t.writing + t.reading === 0;
-    }, 10_000, 100);
+    await waitUntil(
+      'no client connection left in the worker',
+      async () => {
+        const t = (await h.status()).totals.connections;
+        return t.waiting + t.writing + t.reading === 0;
+      },
+      10_000,
+      100,
+    );
   });
 
   it('slow: a server that does not answer within timeouts.server gets 504 with the page, in about that time', async () => {

@@ -169,7 +169,9 @@ backends:
     const sent = await untilBlocked(() => written.sent, 64 * MiB);
     const requests = await untilBlocked(() => pipelinedRequests, REQUEST_BOUND);
     const growth = vmRss(worker) - rss0;
-    t.diagnostic(`client wrote ${(sent / MiB).toFixed(1)} MiB; the server got ${requests} requests; worker VmRSS grew ${(growth / MiB).toFixed(1)} MiB`);
+    t.diagnostic(
+      `client wrote ${(sent / MiB).toFixed(1)} MiB; the server got ${requests} requests; worker VmRSS grew ${(growth / MiB).toFixed(1)} MiB`,
+    );
     assert.ok(sent < 16 * MiB, `the client could write ${(sent / MiB).toFixed(1)} MiB of requests`);
     assert.ok(requests < REQUEST_BOUND, `the server got ${requests} requests for a client that reads nothing`);
     assert.ok(growth < RSS_GROWTH, `worker VmRSS grew by ${(growth / MiB).toFixed(1)} MiB`);
@@ -186,7 +188,9 @@ backends:
     const client = await connect(ports.ws);
     sockets.add(client);
     client.pause();
-    client.write('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    client.write(
+      'GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     const pushed = await untilBlocked(() => wsPush.sent, PUSH_CAP);
     const growth = vmRss(worker) - rss0;
     client.destroy();

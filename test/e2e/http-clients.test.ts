@@ -26,10 +26,15 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 
 function curl(args: string[], input?: Buffer): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile('curl', ['--silent', '--show-error', '--max-time', '20', ...args], { encoding: 'buffer', timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') reject(err);
-      else resolve({ code: err ? Number(err.code) : 0, stdout, stderr: stderr.toString('utf8') });
-    });
+    const child = execFile(
+      'curl',
+      ['--silent', '--show-error', '--max-time', '20', ...args],
+      { encoding: 'buffer', timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') reject(err);
+        else resolve({ code: err ? Number(err.code) : 0, stdout, stderr: stderr.toString('utf8') });
+      },
+    );
     if (input) child.stdin!.end(input);
   });
 }
@@ -40,7 +45,9 @@ describe('real clients through handoff', () => {
 
   before(async () => {
     const echo = await startEcho('echo');
-    const { ports } = await startProxy(1, ([port]) => `
+    const { ports } = await startProxy(
+      1,
+      ([port]) => `
 workers: 1
 log: { access: off }
 frontends:
@@ -49,7 +56,8 @@ frontends:
     default_backend: echo
 backends:
   echo: { servers: [ { name: e1, address: ${echo.address} } ] }
-`);
+`,
+    );
     port = ports[0]!;
     base = `http://127.0.0.1:${port}`;
   });
@@ -61,7 +69,12 @@ backends:
       try {
         for (let i = 0; i < 20; i++) {
           const body = i % 2 ? `body number ${i}` : undefined;
-          const r = await request(port, `/seq/${i}`, { agent, method: body ? 'POST' : 'GET', body, headers: body ? { 'content-type': 'text/plain' } : {} });
+          const r = await request(port, `/seq/${i}`, {
+            agent,
+            method: body ? 'POST' : 'GET',
+            body,
+            headers: body ? { 'content-type': 'text/plain' } : {},
+          });
           assert.equal(r.status, 200);
           const j = json<Echoed>(r);
           assert.equal(j.url, `/seq/${i}`);
@@ -134,7 +147,9 @@ backends:
     });
 
     it('50 concurrent fetches all answered', async () => {
-      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${base}/many/${i}`).then((r) => r.json() as Promise<Echoed>)));
+      const replies = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => fetch(`${base}/many/${i}`).then((r) => r.json() as Promise<Echoed>)),
+      );
       replies.forEach((j, i) => assert.equal(j.url, `/many/${i}`));
     });
   });
@@ -173,7 +188,19 @@ backends:
 
     it('an upload with Expect: 100-continue gets 100 Continue, then the echo of the whole body', async () => {
       const body = patternBytes(2 * 1024 * 1024);
-      const r = await curl(['--verbose', '--header', 'Expect: 100-continue', '--header', 'Content-Type: application/octet-stream', '--data-binary', '@-', `${base}/up`], body);
+      const r = await curl(
+        [
+          '--verbose',
+          '--header',
+          'Expect: 100-continue',
+          '--header',
+          'Content-Type: application/octet-stream',
+          '--data-binary',
+          '@-',
+          `${base}/up`,
+        ],
+        body,
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /< HTTP\/1\.1 100 Continue/);
       const j = JSON.parse(r.stdout.toString('utf8')) as Echoed;

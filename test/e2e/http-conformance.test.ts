@@ -33,7 +33,9 @@ describe('HTTP conformance through handoff', () => {
     raw = await startRawBackend();
     const echo = await startEcho('echo1');
     // raw.test: the scripted backend; echo.test: a real echo; any other host: 503.
-    const started = await startProxy(1, ([port]) => `
+    const started = await startProxy(
+      1,
+      ([port]) => `
 workers: 1
 log: { access: off }
 timeouts: { server: 10s }
@@ -46,7 +48,8 @@ frontends:
 backends:
   raw: { servers: [ { name: r1, address: ${raw.address} } ] }
   echo: { servers: [ { name: e1, address: ${echo.address} } ] }
-`);
+`,
+    );
     h = started.h;
     port = started.ports[0]!;
     workers = workerPids(await h.status());
@@ -73,7 +76,8 @@ backends:
       assert.equal(c.closed, false);
       assert.equal(
         raw.bytesSince(mark).toString('latin1'),
-        `GET /a?x=1 HTTP/1.1\r\nHost: raw.test\r\nAccept: */*\r\n${forwarded('raw.test')}\r\n` + `GET /b HTTP/1.1\r\nHost: raw.test\r\n${forwarded('raw.test')}\r\n`,
+        `GET /a?x=1 HTTP/1.1\r\nHost: raw.test\r\nAccept: */*\r\n${forwarded('raw.test')}\r\n` +
+          `GET /b HTTP/1.1\r\nHost: raw.test\r\n${forwarded('raw.test')}\r\n`,
       );
       const [q1, q2] = raw.requests.slice(-2);
       assert.equal(q1!.conn, q2!.conn, 'the second request reused the pooled server connection');
@@ -103,7 +107,10 @@ backends:
       assert.equal(r.header('connection'), 'close');
       await c.waitClosed(5000);
       // Upstream the proxy keeps its own connection alive (it pools it).
-      assert.equal(raw.bytesSince(mark).toString('latin1'), `GET /ten HTTP/1.0\r\nHost: raw.test\r\n${forwarded('raw.test')}Connection: keep-alive\r\n\r\n`);
+      assert.equal(
+        raw.bytesSince(mark).toString('latin1'),
+        `GET /ten HTTP/1.0\r\nHost: raw.test\r\n${forwarded('raw.test')}Connection: keep-alive\r\n\r\n`,
+      );
     });
 
     it('HTTP/1.0 with keep-alive: the response says keep-alive and the connection serves a second request', async () => {
@@ -143,17 +150,24 @@ backends:
     it('Connection: close followed by a flood of pipelined bytes: the response arrives, then a clean close (FIN, not RST)', async () => {
       raw.handler = () => ok('flooded');
       const c = await connect();
-      c.send('GET /flood HTTP/1.1\r\nHost: raw.test\r\nConnection: close\r\n\r\n' + 'GET /junk HTTP/1.1\r\nHost: raw.test\r\n\r\n'.repeat(4000));
+      c.send(
+        'GET /flood HTTP/1.1\r\nHost: raw.test\r\nConnection: close\r\n\r\n' + 'GET /junk HTTP/1.1\r\nHost: raw.test\r\n\r\n'.repeat(4000),
+      );
       const r = await c.readResponse();
       assert.equal(r.body.toString(), 'flooded');
       const ms = await c.waitClosed(5000);
       assert.equal(c.error, undefined, 'closed with a FIN');
       assert.ok(ms < 900, `closed ${ms} ms after the response`);
       // And handoff let go of it too (it read on to the client's FIN instead of lingering).
-      await waitUntil('no connection left closing in the worker', async () => (await h.status()).totals.connections.closing === 0, 3000, 100);
+      await waitUntil(
+        'no connection left closing in the worker',
+        async () => (await h.status()).totals.connections.closing === 0,
+        3000,
+        100,
+      );
     });
 
-    it('a server that closes its connection after a response does not close the client\'s', async () => {
+    it("a server that closes its connection after a response does not close the client's", async () => {
       raw.handler = (req) => {
         req.conn.socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 6\r\n\r\nclosed');
         return undefined;
@@ -180,7 +194,7 @@ backends:
       await c.waitClosed(5000);
     });
 
-    it('a head cut short by the client\'s FIN: 400, nothing forwarded, closed', async () => {
+    it("a head cut short by the client's FIN: 400, nothing forwarded, closed", async () => {
       const mark = raw.totalBytes();
       const c = await connect();
       c.send('GET /cut HTTP/1.1\r\nHost: raw.test\r\nX-Half');
@@ -261,7 +275,8 @@ backends:
     });
 
     it('chunked with trailers: forwarded byte for byte both ways, extensions and trailers included', async () => {
-      const response = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Done\r\n\r\n3;n=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-Done: yes\r\n\r\n';
+      const response =
+        'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Done\r\n\r\n3;n=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-Done: yes\r\n\r\n';
       raw.handler = () => response;
       const mark = raw.totalBytes();
       const c = await connect();
@@ -277,7 +292,10 @@ backends:
       assert.equal(r.header('transfer-encoding'), 'chunked');
       assert.equal(r.header('trailer'), 'X-Done');
       assert.equal(r.body.toString('latin1'), response.slice(response.indexOf('\r\n\r\n') + 4));
-      assert.equal(raw.bytesSince(mark).toString('latin1'), `POST /chunks HTTP/1.1\r\nHost: raw.test\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n${forwarded('raw.test')}\r\n${body}`);
+      assert.equal(
+        raw.bytesSince(mark).toString('latin1'),
+        `POST /chunks HTTP/1.1\r\nHost: raw.test\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n${forwarded('raw.test')}\r\n${body}`,
+      );
       // The connection is between messages again: the next request works.
       raw.handler = () => ok('next');
       c.send('GET /after HTTP/1.1\r\nHost: raw.test\r\n\r\n');
@@ -299,7 +317,8 @@ backends:
     });
 
     it('HEAD: no body even with a Content-Length, and the connection stays usable', async () => {
-      raw.handler = (req) => (req.method === 'HEAD' ? 'HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nContent-Type: text/plain\r\n\r\n' : ok('after-head'));
+      raw.handler = (req) =>
+        req.method === 'HEAD' ? 'HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nContent-Type: text/plain\r\n\r\n' : ok('after-head');
       const c = await connect();
       c.send('HEAD /h HTTP/1.1\r\nHost: raw.test\r\n\r\n');
       const r = await c.readResponse({ method: 'HEAD' });
@@ -352,7 +371,10 @@ backends:
       c.send('GET http://RAW.test:8080/abs?q=1 HTTP/1.1\r\nHost: raw.test:8080\r\nAccept: x\r\n\r\n');
       const r = await c.readResponse();
       assert.equal(r.body.toString(), 'abs');
-      assert.equal(raw.bytesSince(mark).toString('latin1'), `GET /abs?q=1 HTTP/1.1\r\nAccept: x\r\nHost: RAW.test:8080\r\n${forwarded('RAW.test:8080')}\r\n`);
+      assert.equal(
+        raw.bytesSince(mark).toString('latin1'),
+        `GET /abs?q=1 HTTP/1.1\r\nAccept: x\r\nHost: RAW.test:8080\r\n${forwarded('RAW.test:8080')}\r\n`,
+      );
     });
 
     it('a close-delimited response body (no length, no chunking) reaches the client whole, then the connection closes', async () => {
@@ -371,7 +393,7 @@ backends:
   });
 
   describe('connection state and reuse', () => {
-    it('each connection\'s state is visible in status: idle between requests, waiting on the server', async () => {
+    it("each connection's state is visible in status: idle between requests, waiting on the server", async () => {
       let release: (() => void) | undefined;
       raw.handler = (req) => (req.target === '/hold' ? new Promise((resolve) => (release = () => resolve(ok('released')))) : ok('quick'));
       const idle = await connect();
@@ -380,10 +402,15 @@ backends:
       const waiting = await connect();
       waiting.send('GET /hold HTTP/1.1\r\nHost: raw.test\r\n\r\n');
       await waitUntil('the held request at the server', () => release !== undefined, 5000);
-      await waitUntil('status to show an idle and a waiting connection', async () => {
-        const c = (await h.status()).totals.connections;
-        return c.idle >= 1 && c.waiting === 1;
-      }, 10_000, 100);
+      await waitUntil(
+        'status to show an idle and a waiting connection',
+        async () => {
+          const c = (await h.status()).totals.connections;
+          return c.idle >= 1 && c.waiting === 1;
+        },
+        10_000,
+        100,
+      );
       release!();
       assert.equal((await waiting.readResponse()).body.toString(), 'released');
       await waitUntil('nothing waiting any more', async () => (await h.status()).totals.connections.waiting === 0, 10_000, 100);
@@ -422,20 +449,60 @@ backends:
       { name: 'DEL in a header value', raw: `GET / HTTP/1.1\r\n${H}X-A: a\u007fb\r\n\r\n`, status: 400 },
       { name: 'invalid method character', raw: `GE(T / HTTP/1.1\r\n${H}\r\n`, status: 400 },
       { name: 'invalid request-target character', raw: `GET /a\u0001b HTTP/1.1\r\n${H}\r\n`, status: 400 },
-      { name: 'Content-Length with Transfer-Encoding', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400 },
-      { name: 'two different Content-Length headers', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!`, status: 400 },
-      { name: 'a Content-Length list with different values', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5, 6\r\n\r\nhello!`, status: 400 },
+      {
+        name: 'Content-Length with Transfer-Encoding',
+        raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+        status: 400,
+      },
+      {
+        name: 'two different Content-Length headers',
+        raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!`,
+        status: 400,
+      },
+      {
+        name: 'a Content-Length list with different values',
+        raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5, 6\r\n\r\nhello!`,
+        status: 400,
+      },
       { name: 'a signed Content-Length', raw: `POST / HTTP/1.1\r\n${H}Content-Length: +5\r\n\r\nhello`, status: 400 },
-      { name: 'Transfer-Encoding whose final coding is not chunked', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n`, status: 400 },
+      {
+        name: 'Transfer-Encoding whose final coding is not chunked',
+        raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n`,
+        status: 400,
+      },
       { name: 'Transfer-Encoding without chunked', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\nxx`, status: 400 },
-      { name: 'chunked applied twice', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400 },
+      {
+        name: 'chunked applied twice',
+        raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+        status: 400,
+      },
       { name: 'a lookalike coding ("xchunked")', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n`, status: 400 },
-      { name: 'an unknown coding before chunked', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: foo, chunked\r\n\r\n0\r\n\r\n`, status: 501 },
+      {
+        name: 'an unknown coding before chunked',
+        raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: foo, chunked\r\n\r\n0\r\n\r\n`,
+        status: 501,
+      },
       { name: 'Transfer-Encoding in HTTP/1.0', raw: `POST / HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400 },
-      { name: 'chunk-size overflow (17 hex digits)', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n0\r\n\r\n`, status: 400 },
-      { name: 'chunk-size beyond 2^53', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n`, status: 400 },
-      { name: 'whitespace after the chunk size', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n`, status: 400 },
-      { name: 'bare LF after the chunk data', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n`, status: 400 },
+      {
+        name: 'chunk-size overflow (17 hex digits)',
+        raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n0\r\n\r\n`,
+        status: 400,
+      },
+      {
+        name: 'chunk-size beyond 2^53',
+        raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n`,
+        status: 400,
+      },
+      {
+        name: 'whitespace after the chunk size',
+        raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n`,
+        status: 400,
+      },
+      {
+        name: 'bare LF after the chunk data',
+        raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n`,
+        status: 400,
+      },
       { name: 'two Host headers', raw: `GET / HTTP/1.1\r\n${H}Host: other.test\r\n\r\n`, status: 400 },
       { name: 'HTTP/1.1 without Host', raw: `GET / HTTP/1.1\r\nX-A: 1\r\n\r\n`, status: 400 },
       { name: 'an unsupported HTTP version', raw: `GET / HTTP/2.0\r\n${H}\r\n`, status: 505 },
@@ -472,7 +539,7 @@ backends:
       });
     });
 
-    it('the body of a request handoff answered itself never reaches the next request\'s server', async () => {
+    it("the body of a request handoff answered itself never reaches the next request's server", async () => {
       // 503 (no route) with the whole body already read: the connection stays open, and the
       // next request on it must reach the server alone.
       raw.handler = (req) => ok(`got ${req.target}`);
@@ -493,6 +560,9 @@ backends:
   it('the worker survived every case: same process, no crash', async () => {
     const s = await h.status();
     assert.deepEqual(workerPids(s), workers);
-    assert.equal(s.generations.reduce((n, g) => n + g.crashes, 0), 0);
+    assert.equal(
+      s.generations.reduce((n, g) => n + g.crashes, 0),
+      0,
+    );
   });
 });

@@ -34,7 +34,9 @@ describe('forwarded headers, hop-by-hop headers and header rules', () => {
   before(async () => {
     raw = await startRawBackend();
     const echo = await startEcho('echo');
-    const started = await startProxy(1, ([port]) => `
+    const started = await startProxy(
+      1,
+      ([port]) => `
 workers: 1
 log: { access: off }
 frontends:
@@ -60,7 +62,8 @@ backends:
   slow:
     timeouts: { server: 300ms }
     servers: [ { name: s1, address: ${echo.address} } ]
-`);
+`,
+    );
     h = started.h;
     port = started.ports[0]!;
     pid = workerPids(await h.status())[0]!;
@@ -75,11 +78,22 @@ backends:
     it('X-Forwarded-For is the client address, appended to the ones received (one header)', async () => {
       raw.handler = () => ok();
       const none = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test\r\n\r\n');
-      assert.deepEqual(none.got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-for'), [['X-Forwarded-For', '127.0.0.1']]);
+      assert.deepEqual(
+        none.got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-for'),
+        [['X-Forwarded-For', '127.0.0.1']],
+      );
       const one = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n');
-      assert.deepEqual(one.got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-for'), [['X-Forwarded-For', '10.0.0.1, 127.0.0.1']]);
-      const two = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test\r\nx-forwarded-for: 10.0.0.1, 10.0.0.2\r\nX-Forwarded-For: 10.0.0.3\r\n\r\n');
-      assert.deepEqual(two.got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-for'), [['X-Forwarded-For', '10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1']]);
+      assert.deepEqual(
+        one.got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-for'),
+        [['X-Forwarded-For', '10.0.0.1, 127.0.0.1']],
+      );
+      const two = await roundTrip(
+        'GET / HTTP/1.1\r\nHost: raw.test\r\nx-forwarded-for: 10.0.0.1, 10.0.0.2\r\nX-Forwarded-For: 10.0.0.3\r\n\r\n',
+      );
+      assert.deepEqual(
+        two.got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-for'),
+        [['X-Forwarded-For', '10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1']],
+      );
     });
 
     it('an IPv6 client appears as its address in X-Forwarded-For and ${client.address}', async () => {
@@ -89,11 +103,19 @@ backends:
       assert.equal(got!.header('x-client'), '::1');
     });
 
-    it('X-Forwarded-Proto and X-Forwarded-Host are handoff\'s, whatever the client sent', async () => {
+    it("X-Forwarded-Proto and X-Forwarded-Host are handoff's, whatever the client sent", async () => {
       raw.handler = () => ok();
-      const { got } = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test:8080\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\n\r\n');
-      assert.deepEqual(got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-proto'), [['X-Forwarded-Proto', 'http']]);
-      assert.deepEqual(got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-host'), [['X-Forwarded-Host', 'raw.test:8080']]);
+      const { got } = await roundTrip(
+        'GET / HTTP/1.1\r\nHost: raw.test:8080\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\n\r\n',
+      );
+      assert.deepEqual(
+        got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-proto'),
+        [['X-Forwarded-Proto', 'http']],
+      );
+      assert.deepEqual(
+        got!.headers.filter(([n]) => n.toLowerCase() === 'x-forwarded-host'),
+        [['X-Forwarded-Host', 'raw.test:8080']],
+      );
     });
   });
 
@@ -105,7 +127,8 @@ backends:
           'TE: trailers\r\nUpgrade: h2c\r\nProxy-Connection: keep-alive\r\nX-Kept: yes\r\nTrailer: X-T\r\n\r\n',
       );
       const names = got!.headers.map(([n]) => n.toLowerCase());
-      for (const hop of ['connection', 'keep-alive', 'x-hop-one', 'x-hop-two', 'te', 'upgrade', 'proxy-connection']) assert.ok(!names.includes(hop), `${hop} was forwarded: ${got!.head}`);
+      for (const hop of ['connection', 'keep-alive', 'x-hop-one', 'x-hop-two', 'te', 'upgrade', 'proxy-connection'])
+        assert.ok(!names.includes(hop), `${hop} was forwarded: ${got!.head}`);
       assert.equal(got!.header('x-kept'), 'yes');
       assert.equal(got!.header('trailer'), 'X-T', 'Trailer is end-to-end');
     });
@@ -117,7 +140,8 @@ backends:
       assert.equal(res.status, 200);
       assert.equal(res.body.toString(), 'hi');
       const names = res.headers.map(([n]) => n.toLowerCase());
-      for (const hop of ['connection', 'keep-alive', 'x-resp-hop', 'proxy-connection', 'upgrade', 'te']) assert.ok(!names.includes(hop), `${hop} reached the client: ${res.head}`);
+      for (const hop of ['connection', 'keep-alive', 'x-resp-hop', 'proxy-connection', 'upgrade', 'te'])
+        assert.ok(!names.includes(hop), `${hop} reached the client: ${res.head}`);
       assert.equal(res.header('x-kept'), 'yes');
     });
   });
@@ -127,7 +151,10 @@ backends:
       raw.handler = () => ok();
       const { res, got } = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test\r\nX-Debug: secret\r\nx-debug: again\r\nX-Gen: 999\r\n\r\n');
       assert.equal(got!.header('x-debug'), undefined);
-      assert.deepEqual(got!.headers.filter(([n]) => n.toLowerCase() === 'x-gen'), [['X-Gen', '1']]);
+      assert.deepEqual(
+        got!.headers.filter(([n]) => n.toLowerCase() === 'x-gen'),
+        [['X-Gen', '1']],
+      );
       assert.equal(got!.header('x-pid'), String(pid));
       assert.equal(got!.header('x-fe'), 'web');
       assert.equal(got!.header('x-client'), '127.0.0.1');
@@ -138,7 +165,7 @@ backends:
       assert.equal(res.header('x-rid'), got!.header('x-rid'), 'one request id for the request and its response');
     });
 
-    it('response rules: variables set, removed headers gone, a set replaces the server\'s value; request ids differ', async () => {
+    it("response rules: variables set, removed headers gone, a set replaces the server's value; request ids differ", async () => {
       raw.handler = () => 'HTTP/1.1 200 OK\r\nX-Powered-By: php\r\nX-Gen: from-server\r\nContent-Length: 0\r\n\r\n';
       const a = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test\r\n\r\n');
       const b = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test\r\n\r\n');
@@ -160,13 +187,13 @@ backends:
       assert.match(res.header('x-rid') ?? '', /^\S*$/);
     };
 
-    it('on handoff\'s own 503 (no route)', async () => {
+    it("on handoff's own 503 (no route)", async () => {
       const { res } = await roundTrip('GET / HTTP/1.1\r\nHost: nowhere.test\r\n\r\n');
       assertOwnPage(res, 503);
       assert.equal(res.header('x-served-by'), '/');
     });
 
-    it('on handoff\'s own 502 (a bad response), with the route\'s rules too', async () => {
+    it("on handoff's own 502 (a bad response), with the route's rules too", async () => {
       raw.handler = () => 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx';
       const { res } = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test\r\n\r\n');
       assertOwnPage(res, 502);
@@ -174,14 +201,14 @@ backends:
       assert.equal(res.header('x-route-rule'), 'on');
     });
 
-    it('on handoff\'s own 504 (server timeout)', async () => {
+    it("on handoff's own 504 (server timeout)", async () => {
       const { res } = await roundTrip('GET /?delay=3000 HTTP/1.1\r\nHost: slow.test\r\n\r\n');
       assertOwnPage(res, 504);
       assert.equal(res.header('x-served-by'), 'slow/s1');
       assert.equal(res.header('x-route'), 'r-slow');
     });
 
-    it('on handoff\'s own 400 (a malformed request)', async () => {
+    it("on handoff's own 400 (a malformed request)", async () => {
       const { res } = await roundTrip('GET / HTTP/1.1\r\nHost: raw.test\r\nBad Header: 1\r\n\r\n');
       assertOwnPage(res, 400);
       assert.equal(res.header('connection'), 'close');

@@ -13,7 +13,9 @@ describe('request targets through handoff', () => {
 
   before(async () => {
     const echo = await startEcho('echo');
-    const { ports } = await startProxy(1, ([p]) => `
+    const { ports } = await startProxy(
+      1,
+      ([p]) => `
 workers: 1
 log: { access: off }
 timeouts: { http-request: 60s }
@@ -28,7 +30,8 @@ frontends:
 backends:
   a: { servers: [ { name: a1, address: ${echo.address} } ] }
   b: { servers: [ { name: b1, address: ${echo.address} } ] }
-`);
+`,
+    );
     [port = 0] = ports;
   });
   after(() => stopAll());
@@ -41,7 +44,9 @@ backends:
   });
 
   it('absolute-form routes by its authority when Host agrees', async () => {
-    const res = (await rawExchange(port, 'GET http://other.example/x HTTP/1.1\r\nHost: Other.Example:80\r\nConnection: close\r\n\r\n')).toString('latin1');
+    const res = (
+      await rawExchange(port, 'GET http://other.example/x HTTP/1.1\r\nHost: Other.Example:80\r\nConnection: close\r\n\r\n')
+    ).toString('latin1');
     assert.match(res, /^HTTP\/1\.1 200 /);
     assert.match(res, /\r\nx-backend: b\r\n/i);
   });

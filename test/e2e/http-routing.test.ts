@@ -25,7 +25,9 @@ describe('routing through handoff', () => {
     writeFileSync(join(dir, 'no-route.json'), NO_ROUTE_PAGE);
     const echo = await startEcho('echo');
     const backend = (name: string) => `  ${name}: { servers: [ { name: ${name}1, address: ${echo.address} } ] }`;
-    const { ports } = await startProxy(2, ([main, strict]) => `
+    const { ports } = await startProxy(
+      2,
+      ([main, strict]) => `
 workers: 1
 log: { access: off }
 frontends:
@@ -51,7 +53,8 @@ ${backend('a')}
 ${backend('b')}
 ${backend('c')}
 ${backend('d')}
-`);
+`,
+    );
     [main = 0, strict = 0] = ports;
   });
   after(async () => {

@@ -46,7 +46,9 @@ describe('streaming through handoff in bounded memory', () => {
 
   before(async () => {
     const echo = await startEcho('echo');
-    const { h, ports } = await startProxy(1, ([port]) => `
+    const { h, ports } = await startProxy(
+      1,
+      ([port]) => `
 workers: 1
 log: { access: off }
 frontends:
@@ -55,7 +57,8 @@ frontends:
     default_backend: echo
 backends:
   echo: { servers: [ { name: e1, address: ${echo.address} } ] }
-`);
+`,
+    );
     port = ports[0]!;
     worker = workerPids(await h.status())[0]!;
   });
@@ -66,7 +69,14 @@ backends:
     const hash = createHash('sha256');
     const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port, method: 'POST', path: '/count', headers: { 'content-length': SIZE, 'content-type': 'application/octet-stream' }, agent: false },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/count',
+          headers: { 'content-length': SIZE, 'content-type': 'application/octet-stream' },
+          agent: false,
+        },
         (res) => {
           let body = '';
           res.setEncoding('utf8');
@@ -139,25 +149,28 @@ backends:
     const total = 64 * 1024 * 1024;
     const rss = sampleRss(worker);
     const result = await new Promise<{ status: number; length: number; mismatchAt: number }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/echo', headers: { 'content-length': total }, agent: false }, (res) => {
-        let length = 0;
-        let mismatchAt = -1;
-        res.on('data', (c: Buffer) => {
-          if (mismatchAt < 0) {
-            for (let i = 0; i < c.length; ) {
-              const at = (length + i) % CHUNK.length;
-              const n = Math.min(c.length - i, CHUNK.length - at);
-              if (c.compare(CHUNK, at, at + n, i, i + n) !== 0) {
-                mismatchAt = length + i;
-                break;
+      const req = http.request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/echo', headers: { 'content-length': total }, agent: false },
+        (res) => {
+          let length = 0;
+          let mismatchAt = -1;
+          res.on('data', (c: Buffer) => {
+            if (mismatchAt < 0) {
+              for (let i = 0; i < c.length; ) {
+                const at = (length + i) % CHUNK.length;
+                const n = Math.min(c.length - i, CHUNK.length - at);
+                if (c.compare(CHUNK, at, at + n, i, i + n) !== 0) {
+                  mismatchAt = length + i;
+                  break;
+                }
+                i += n;
               }
-              i += n;
             }
-          }
-          length += c.length;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, length, mismatchAt }));
-      });
+            length += c.length;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, length, mismatchAt }));
+        },
+      );
       req.setTimeout(60_000, () => req.destroy(new Error('echo did not finish within 60 s')));
       req.on('error', reject);
       let sent = 0;

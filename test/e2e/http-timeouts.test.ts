@@ -34,12 +34,20 @@ describe('client timeouts', () => {
     clients.push(c);
     return c;
   };
-  const logEntries = () => (existsSync(accessLog) ? readFileSync(accessLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []);
+  const logEntries = () =>
+    existsSync(accessLog)
+      ? readFileSync(accessLog, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+      : [];
 
   before(async () => {
     accessLog = join(mkdtempSync(join(tmpdir(), 'hte-timeouts-')), 'access.log');
     const echo = await startEcho('echo');
-    const { ports } = await startProxy(1, ([port]) => `
+    const { ports } = await startProxy(
+      1,
+      ([port]) => `
 workers: 1
 log: { access: ${accessLog} }
 timeouts: { http-request: ${HTTP_REQUEST_MS}ms, keep-alive: ${KEEP_ALIVE_MS}ms, client: ${CLIENT_MS}ms, server: 10s }
@@ -49,7 +57,8 @@ frontends:
     default_backend: echo
 backends:
   echo: { servers: [ { name: e1, address: ${echo.address} } ] }
-`);
+`,
+    );
     port = ports[0]!;
   });
   after(async () => {
@@ -152,7 +161,12 @@ backends:
     c.socket.pause();
     const total = 64 * 1024 * 1024;
     c.send(`GET /?bytes=${total}&slowreader=1 HTTP/1.1\r\nHost: a\r\n\r\n`);
-    const entry = await waitUntil('the access log line of the cut-off response', () => logEntries().find((e) => String(e.path).includes('slowreader=1')), 8000, 50);
+    const entry = await waitUntil(
+      'the access log line of the cut-off response',
+      () => logEntries().find((e) => String(e.path).includes('slowreader=1')),
+      8000,
+      50,
+    );
     assert.equal(entry.termination, 'client-timeout');
     assert.equal(entry.status, 200);
     assert.ok((entry.bytes_out as number) < total);

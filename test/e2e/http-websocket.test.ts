@@ -39,7 +39,9 @@ describe('WebSocket through handoff', () => {
 
   before(async () => {
     const echo = await startEcho('echo');
-    const started = await startProxy(1, ([port]) => `
+    const started = await startProxy(
+      1,
+      ([port]) => `
 workers: 1
 log: { access: off }
 frontends:
@@ -53,7 +55,8 @@ backends:
   short:
     timeouts: { tunnel: ${TUNNEL_MS}ms }
     servers: [ { name: e1, address: ${echo.address} } ]
-`);
+`,
+    );
     h = started.h;
     port = started.ports[0]!;
   });
@@ -120,10 +123,12 @@ backends:
     await closed(ws);
   });
 
-  it('the raw upgrade: the 101 carries Connection: upgrade and the bytes after it are the tunnel\'s', async () => {
+  it("the raw upgrade: the 101 carries Connection: upgrade and the bytes after it are the tunnel's", async () => {
     const c = await RawClient.connect(port);
     try {
-      c.send('GET /raw HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      c.send(
+        'GET /raw HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
       const r = await c.readResponse();
       assert.equal(r.status, 101);
       assert.equal(r.header('connection')?.toLowerCase(), 'upgrade');

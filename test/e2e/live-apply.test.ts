@@ -60,7 +60,10 @@ test('a keep-alive connection sees the new route on its very next request; a slo
   assert.equal(fast.isClosed || slow.isClosed, false, 'no connection was closed: the same two TCP connections all along');
   const s = await h.status();
   assert.deepEqual(workerPids(s), pids, 'the same worker processes');
-  assert.deepEqual(s.generations.map((g) => [g.number, g.state, g.configGeneration, g.workers.map((w) => w.configGeneration)]), [[1, 'active', 2, [2]]]);
+  assert.deepEqual(
+    s.generations.map((g) => [g.number, g.state, g.configGeneration, g.workers.map((w) => w.configGeneration)]),
+    [[1, 'active', 2, [2]]],
+  );
   assert.equal(s.reloads.at(-1)?.kind, 'live');
   assert.equal(s.totals.migratedOut + s.totals.migratedIn, 0, 'nothing migrated');
   fast.close();
@@ -90,7 +93,10 @@ test('an unchanged config is a no-op that says so; --restart and a new workers c
   const more = await h.reload(twoBackends(port, a.address, b.address, 'b', 2));
   assert.equal(more.code, 0, more.stderr);
   assert.match(more.stdout, /reloaded \(process\): generation 3/);
-  await waitUntil('two workers of generation 3', () => workersOf(h.proc.pid).filter((w) => w.generation === 3).length === 2 && workersOf(h.proc.pid).length === 2);
+  await waitUntil(
+    'two workers of generation 3',
+    () => workersOf(h.proc.pid).filter((w) => w.generation === 3).length === 2 && workersOf(h.proc.pid).length === 2,
+  );
   const kinds = (await h.status()).reloads.map((x) => x.kind);
   assert.deepEqual(kinds, ['unchanged', 'process', 'process']);
   client.close();
@@ -123,7 +129,10 @@ test('100 live reloads at 10 a second under load: worker pids never change, noth
   for (let i = 1; i <= 100; i++) {
     const t0 = Date.now();
     last = i % 2 === 1 ? 'b' : 'a';
-    const r = await controlRequest(h.control, { type: 'apply', config: `control: ./handoff.sock\n${twoBackends(port, a.address, b.address, last)}` });
+    const r = await controlRequest(h.control, {
+      type: 'apply',
+      config: `control: ./handoff.sock\n${twoBackends(port, a.address, b.address, last)}`,
+    });
     assert.ok(r.ok && r.type === 'reload' && r.kind === 'live', `reload ${i}: ${JSON.stringify(r)}`);
     await delay(Math.max(0, 100 - (Date.now() - t0)));
   }
@@ -153,8 +162,15 @@ test('a worker that crashes after live applies is replaced with the config in fo
     return ws.length === 2 && !ws.some((w) => w.pid === victim) ? ws : undefined;
   });
   const s = await h.status();
-  assert.deepEqual(s.generations.map((g) => [g.number, g.configGeneration]), [[1, 4]]);
-  assert.deepEqual(s.generations[0]!.workers.map((w) => w.configGeneration), [4, 4], 'both workers run config generation 4');
+  assert.deepEqual(
+    s.generations.map((g) => [g.number, g.configGeneration]),
+    [[1, 4]],
+  );
+  assert.deepEqual(
+    s.generations[0]!.workers.map((w) => w.configGeneration),
+    [4, 4],
+    'both workers run config generation 4',
+  );
   assert.ok(workerPids(s).includes(survivor!));
   for (let i = 0; i < 6; i++) assert.equal(servedBy(await request(port, '/')), 'b', 'every worker serves the newest config');
   // And the replacement takes part in the next live apply.
@@ -192,7 +208,10 @@ test('a WebSocket through 100 live reloads: same worker, no migration, every byt
       pending++;
       ws.send(payload);
     }
-    const r = await controlRequest(h.control, { type: 'apply', config: `control: ./handoff.sock\n${twoBackends(port, web.address, other.address, i % 2 === 1 ? 'b' : 'a', 1)}` });
+    const r = await controlRequest(h.control, {
+      type: 'apply',
+      config: `control: ./handoff.sock\n${twoBackends(port, web.address, other.address, i % 2 === 1 ? 'b' : 'a', 1)}`,
+    });
     assert.ok(r.ok && r.type === 'reload' && r.kind === 'live', JSON.stringify(r));
     if (pending > 0) await new Promise<void>((resolve) => (waiting = resolve));
   }
@@ -217,7 +236,10 @@ test('a worker that cannot prepare aborts the live apply everywhere; a stopped w
   assert.match(r.stderr, /live apply of generation 2 aborted: worker \d+: cannot compile/);
   for (let i = 0; i < 6; i++) assert.equal(servedBy(await request(port, '/')), 'a', 'every worker still runs the old config');
   let s = await h.status();
-  assert.deepEqual(s.generations.map((g) => g.configGeneration), [1]);
+  assert.deepEqual(
+    s.generations.map((g) => g.configGeneration),
+    [1],
+  );
   assert.equal(s.reloads.at(-1)?.outcome, 'failed');
   assert.equal(s.reloads.at(-1)?.kind, 'live');
 
@@ -265,7 +287,10 @@ test('binds added and removed live: the new address serves, the removed one is c
   assert.equal(servedBy(await request(port, '/')), 'a');
   const s = await h.status();
   assert.deepEqual(workerPids(s), pids);
-  assert.deepEqual(s.listeners.map((l) => l.address), [`127.0.0.1:${port}`]);
+  assert.deepEqual(
+    s.listeners.map((l) => l.address),
+    [`127.0.0.1:${port}`],
+  );
   kept.close();
   await h.stop();
 });
@@ -296,7 +321,15 @@ ${servers}`;
   const r = await apply(cfg(two));
   assert.ok(r.ok && r.type === 'reload' && r.kind === 'live', JSON.stringify(r));
   const answers = await Promise.all(queued);
-  assert.deepEqual(answers.map((x) => [x.status, servedBy(x)]), [[200, 's2'], [200, 's2'], [200, 's2']], 'queued requests served by the other server');
+  assert.deepEqual(
+    answers.map((x) => [x.status, servedBy(x)]),
+    [
+      [200, 's2'],
+      [200, 's2'],
+      [200, 's2'],
+    ],
+    'queued requests served by the other server',
+  );
   assert.equal(busyDone, false, 'while the removed server still serves its request in flight');
   const done = await busy;
   assert.equal(done.status, 200, 'the in-flight request on the removed server finishes');
@@ -312,7 +345,11 @@ ${servers}`;
   const r2 = await apply(cfg(`      - { name: s9, address: 127.0.0.1:9, weight: 0 }\n`));
   assert.ok(r2.ok, JSON.stringify(r2));
   const answers2 = await Promise.all(queued2);
-  assert.deepEqual(answers2.map((x) => x.status), [503, 503], 'no server left: the 503 page');
+  assert.deepEqual(
+    answers2.map((x) => x.status),
+    [503, 503],
+    'no server left: the 503 page',
+  );
   assert.equal(busy2Done, false, 'at once, not when a slot frees or at timeouts.queue');
   assert.equal((await busy2).status, 200);
   await h.stop();
@@ -340,12 +377,20 @@ test('handoff apply: a pushed config with errors names file:line:col and changes
   const good = `control: ./handoff.sock\n${twoBackends(port, a.address, b.address, 'b')}`;
   const { spawnSync } = await import('node:child_process');
   const { entry } = await import('../helpers/paths.js');
-  const viaStdin = spawnSync(process.execPath, [entry, 'apply', '-f', '-', '-s', h.control], { input: good, encoding: 'utf8', timeout: 60_000 });
+  const viaStdin = spawnSync(process.execPath, [entry, 'apply', '-f', '-', '-s', h.control], {
+    input: good,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(viaStdin.status, 0, viaStdin.stderr);
   assert.match(viaStdin.stdout, /applied \(live\): generation 2/);
-  assert.equal(readFileSync(h.configFile, 'utf8'), good, 'written over the master\'s config file');
+  assert.equal(readFileSync(h.configFile, 'utf8'), good, "written over the master's config file");
   assert.equal(statSync(h.configFile).mode & 0o777, 0o640, 'with the same mode');
-  assert.deepEqual(readdirSync(h.dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  assert.deepEqual(
+    readdirSync(h.dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temporary file left',
+  );
   assert.equal(servedBy(await request(port, '/')), 'b');
   // A restart resumes it: the file is what runs.
   const again = await h.reload();

@@ -19,7 +19,8 @@ import type { StatusReport } from '../../src/protocol/control.js';
 after(() => stopAll());
 
 for (const kind of ['socket', 'fifo'] as const) {
-  test(`a stalled stdout/stderr reader (${kind}): requests, status and reload go on; dropped lines are counted`, (t) => stalledReader(t, kind));
+  test(`a stalled stdout/stderr reader (${kind}): requests, status and reload go on; dropped lines are counted`, (t) =>
+    stalledReader(t, kind));
 }
 
 async function stalledReader(t: TestContext, kind: 'socket' | 'fifo'): Promise<void> {
@@ -56,7 +57,10 @@ backends:
     const fifo = join(dir, 'out.fifo');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     fifoReader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    master = spawnTracked('sh', ['-c', 'exec "$0" "$@" >"$FIFO" 2>&1', process.execPath, entry, 'start', '-f', configFile], { env: { ...env, FIFO: fifo }, stdio: 'ignore' });
+    master = spawnTracked('sh', ['-c', 'exec "$0" "$@" >"$FIFO" 2>&1', process.execPath, entry, 'start', '-f', configFile], {
+      env: { ...env, FIFO: fifo },
+      stdio: 'ignore',
+    });
   }
 
   const status = async (): Promise<StatusReport> => {

@@ -29,10 +29,16 @@ backends:
   assert.equal((await c.request('/')).status, 200);
   const s = await h.status();
   assert.equal(s.master.pid, h.proc.pid);
-  assert.deepEqual(s.generations.map((g) => [g.number, g.state, g.workers.length]), [[1, 'active', 2]]);
+  assert.deepEqual(
+    s.generations.map((g) => [g.number, g.state, g.workers.length]),
+    [[1, 'active', 2]],
+  );
   assert.deepEqual(
     s.listeners.map((l) => [l.address, l.inode]).sort(),
-    [[`127.0.0.1:${p1}`, listenInodes(p1)[0]], [`127.0.0.1:${p2}`, listenInodes(p2)[0]]].sort(),
+    [
+      [`127.0.0.1:${p1}`, listenInodes(p1)[0]],
+      [`127.0.0.1:${p2}`, listenInodes(p2)[0]],
+    ].sort(),
     'each listener with the inode of the one LISTEN socket the kernel has',
   );
   const idle = s.generations[0]!.workers.reduce((n, w) => n + (w.connections?.idle ?? 0), 0);
@@ -52,7 +58,10 @@ backends:
   assert.equal(after.reloads.length, 1);
   assert.equal(after.reloads[0]!.outcome, 'ok');
   assert.equal(after.reloads[0]!.kind, 'unchanged');
-  assert.deepEqual(after.generations.map((g) => [g.number, g.state, g.configGeneration]), [[1, 'active', 1]]);
+  assert.deepEqual(
+    after.generations.map((g) => [g.number, g.state, g.configGeneration]),
+    [[1, 'active', 1]],
+  );
   assert.equal((await c.request('/')).status, 200, 'the keep-alive connection still serves');
   c.close();
   await h.stop();
@@ -111,7 +120,10 @@ backends:
   const toggle = await request(bad.port, '/admin/health?status=503', { method: 'POST' });
   assert.equal(toggle.status, 200);
   const h = await startHandoff(cfg);
-  const serversUp = async () => Object.entries((await h.status()).backends.app!.servers).map(([n, s]) => `${n}:${s.operational}`).sort();
+  const serversUp = async () =>
+    Object.entries((await h.status()).backends.app!.servers)
+      .map(([n, s]) => `${n}:${s.operational}`)
+      .sort();
   assert.deepEqual(await serversUp(), ['bad:down', 'good:up']);
   // Make `bad` healthy again: with rise 3 and a 5 s interval, its checks need 15 s to bring
   // it back, far beyond this test. A reload must not reset it to up (or to starting).

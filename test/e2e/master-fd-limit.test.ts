@@ -25,7 +25,9 @@ import { waitUntil } from '../helpers/wait.js';
 after(() => stopAll());
 
 function openFds(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
+  return readdirSync(`/proc/${pid}/fd`)
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 /** The soft limit under which exactly `free` descriptor numbers are unused (new fds take the lowest free number). */
@@ -38,7 +40,9 @@ function limitLeaving(pid: number, free: number): number {
 }
 
 function hardLimit(pid: number): string {
-  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!;
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'))!;
   return line.split(/\s+/)[4]!;
 }
 
@@ -49,11 +53,15 @@ function setSoftNofile(pid: number, soft: number | string): void {
 
 function connectAll(port: number, n: number): Promise<net.Socket[]> {
   return Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect({ port, host: '127.0.0.1' });
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        }),
+    ),
   );
 }
 
@@ -66,10 +74,15 @@ async function flood(target: number | string, n: number): Promise<{ sockets: net
     s.once('close', () => closed++);
     return s;
   });
-  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => {
-    s.once('connect', () => resolve());
-    s.once('close', () => resolve());
-  })));
+  await Promise.all(
+    sockets.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.once('connect', () => resolve());
+          s.once('close', () => resolve());
+        }),
+    ),
+  );
   return { sockets, closed: () => closed };
 }
 
@@ -80,7 +93,9 @@ function statusOver(socket: net.Socket): Promise<StatusReport> {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as StatusReport) : reject(new Error(`status ${res.statusCode}: ${body}`))));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(JSON.parse(body) as StatusReport) : reject(new Error(`status ${res.statusCode}: ${body}`)),
+      );
     });
     req.on('error', reject);
   });
@@ -136,18 +151,23 @@ test('a worker that cannot be replaced (EMFILE): the master lives, retries, show
 
   // Free the descriptors: the next attempt starts the replacement.
   for (const s of held) s.destroy();
-  await waitUntil('a replacement worker is ready', async () => {
-    const s = await h.status();
-    const active = s.generations.find((x) => x.state === 'active');
-    return active?.number === 1 && active.workers.length === 2 && active.workers.every((w) => w.state === 'ready');
-  }, 30_000, 200);
+  await waitUntil(
+    'a replacement worker is ready',
+    async () => {
+      const s = await h.status();
+      const active = s.generations.find((x) => x.state === 'active');
+      return active?.number === 1 && active.workers.length === 2 && active.workers.every((w) => w.state === 'ready');
+    },
+    30_000,
+    200,
+  );
   assert.match(h.proc.output(), /replacement worker ready/);
   assert.equal((await request(port, '/')).status, 200);
   setSoftNofile(master, hardLimit(master));
   assert.equal(await h.stop(), 0);
 });
 
-test('a flood of connections to the stats listener cannot take the master\'s descriptors: status and reload still work', async () => {
+test("a flood of connections to the stats listener cannot take the master's descriptors: status and reload still work", async () => {
   const { h, port, statsPort } = await startWithStats(1);
   const master = h.proc.pid;
   // Room for the stats listener's bound and some, not for a flood.

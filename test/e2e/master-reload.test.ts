@@ -46,7 +46,9 @@ async function activeGeneration(): Promise<number> {
 test('an invalid config: reload exits non-zero naming file:line:col; traffic and status unchanged', async () => {
   const gen = await activeGeneration();
   const before = listenInodes(port);
-  const r = await h.reload(config().replace('default_backend: a', 'default_backend: nope').replace('drain: { timeout: 2s }', 'drain: { timeout: 2 }'));
+  const r = await h.reload(
+    config().replace('default_backend: a', 'default_backend: nope').replace('drain: { timeout: 2s }', 'drain: { timeout: 2 }'),
+  );
   assert.equal(r.code, 1);
   // The config file starts with the `control:` line the helper adds: the drain line is line 3.
   assert.match(r.stderr, new RegExp(`${h.configFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:\\d+: drain.timeout: .*duration`));
@@ -97,7 +99,10 @@ test('a new generation whose workers crash at start: the reload fails cleanly, t
 test('100 reload requests at once: coalesced into a few runs, all answered, one generation active', async () => {
   const before = await activeGeneration();
   const answers = await Promise.all(Array.from({ length: 100 }, () => controlRequest(h.control, { type: 'reload', restart: true })));
-  assert.ok(answers.every((x) => x.ok), JSON.stringify(answers.find((x) => !x.ok)));
+  assert.ok(
+    answers.every((x) => x.ok),
+    JSON.stringify(answers.find((x) => !x.ok)),
+  );
   const gens = new Set(answers.map((x) => (x.ok && x.type === 'reload' ? x.generation : -1)));
   const runs = (await activeGeneration()) - before;
   assert.ok(runs >= 1 && runs <= 3, `100 requests became ${runs} reload runs`);

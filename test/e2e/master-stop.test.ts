@@ -48,12 +48,20 @@ test('graceful stop: in-flight requests finish; a new connection is refused at o
   // socket stayed open with nobody accepting). A connection that lands in the very instant
   // the last copy of the socket closes may be reset: it never waits either.
   const seen: string[] = [];
-  await waitUntil('a new connection is refused', async () => {
-    const r = await tryConnect(port, 3000);
-    seen.push(r);
-    return r === 'refused';
-  }, 15_000);
-  assert.deepEqual(seen.filter((r) => r !== 'HTTP/1.1 200 OK' && r !== 'refused' && r !== 'ECONNRESET'), [], `every attempt answered at once: ${seen.join(', ')}`);
+  await waitUntil(
+    'a new connection is refused',
+    async () => {
+      const r = await tryConnect(port, 3000);
+      seen.push(r);
+      return r === 'refused';
+    },
+    15_000,
+  );
+  assert.deepEqual(
+    seen.filter((r) => r !== 'HTTP/1.1 200 OK' && r !== 'refused' && r !== 'ECONNRESET'),
+    [],
+    `every attempt answered at once: ${seen.join(', ')}`,
+  );
   assert.equal((await slow).status, 200, 'the request in flight completed');
   assert.equal(await h.proc.exited, 0);
 });
@@ -66,11 +74,19 @@ test('drain.accept_grace: new connections are still served for that long after a
   await h.proc.waitFor(/accept grace/, 10_000);
   assert.equal(await tryConnect(port, 10_000), 'HTTP/1.1 200 OK', 'served during the grace');
   const seen: string[] = [];
-  await waitUntil('refused after the grace', async () => {
-    const r = await tryConnect(port, 3000);
-    seen.push(r);
-    return r === 'refused';
-  }, 20_000);
-  assert.deepEqual(seen.filter((r) => r !== 'HTTP/1.1 200 OK' && r !== 'refused' && r !== 'ECONNRESET'), [], `every attempt answered at once: ${seen.join(', ')}`);
+  await waitUntil(
+    'refused after the grace',
+    async () => {
+      const r = await tryConnect(port, 3000);
+      seen.push(r);
+      return r === 'refused';
+    },
+    20_000,
+  );
+  assert.deepEqual(
+    seen.filter((r) => r !== 'HTTP/1.1 200 OK' && r !== 'refused' && r !== 'ECONNRESET'),
+    [],
+    `every attempt answered at once: ${seen.join(', ')}`,
+  );
   assert.equal(await h.proc.exited, 0);
 });

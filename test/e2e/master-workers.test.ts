@@ -135,7 +135,10 @@ backends:
   const failures = results.filter((r) => r instanceof RequestFailure);
   assert.deepEqual(failures, [], 'no connection-level failure: every request got an HTTP answer');
   const statuses = (results as Response[]).map((r) => r.status);
-  assert.ok(statuses.every((s) => s === 200 || s === 503), `only 200 or 503: ${statuses.join(',')}`);
+  assert.ok(
+    statuses.every((s) => s === 200 || s === 503),
+    `only 200 or 503: ${statuses.join(',')}`,
+  );
   assert.ok(statuses.includes(200));
   const q503 = (results as Response[]).filter((r) => r.status === 503);
   for (const r of q503) assert.match(r.body.toString(), /503/);

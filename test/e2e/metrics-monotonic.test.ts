@@ -43,7 +43,8 @@ function checkNaming(e: Exposition): void {
     assert.ok(!/_(ms|milliseconds|kb|mb)(_|$)/.test(name), `${name}: not in base units`);
     assert.ok(f.help.length > 0, `${name}: no # HELP`);
     for (const s of f.samples) {
-      for (const l of Object.keys(s.labels)) assert.ok(!['generation', 'pid', 'reload', 'id'].includes(l), `${name}: label ${l} grows without bound`);
+      for (const l of Object.keys(s.labels))
+        assert.ok(!['generation', 'pid', 'reload', 'id'].includes(l), `${name}: label ${l} grows without bound`);
     }
   }
   for (const [name, type] of Object.entries(EXPECTED_TYPES)) assert.equal(e.families.get(name)?.type, type, `# TYPE of ${name}`);
@@ -57,7 +58,8 @@ function checkNaming(e: Exposition): void {
       bySeries.set(k, [...(bySeries.get(k) ?? []), s.value]);
       if (s.labels.le === '+Inf') assert.equal(s.value, sumOf(e, `${f.name}_count`, rest), `${f.name} +Inf bucket equals _count`);
     }
-    for (const [k, buckets] of bySeries) for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]! >= buckets[i - 1]!, `${f.name}${k} buckets are cumulative`);
+    for (const [k, buckets] of bySeries)
+      for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]! >= buckets[i - 1]!, `${f.name}${k} buckets are cumulative`);
   }
 }
 

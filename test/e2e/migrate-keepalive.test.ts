@@ -58,7 +58,10 @@ backends:
   const active = s.generations.find((g) => g.state === 'active')!.number;
   await waitUntil('only the newest generation alive', () => workersOf(h.proc.pid).every((w) => w.generation === active), 10_000);
   const reloads = s.reloads.filter((r) => r.drained);
-  assert.ok(reloads.some((r) => r.drained!.migrated > 0), 'migrations are counted per reload');
+  assert.ok(
+    reloads.some((r) => r.drained!.migrated > 0),
+    'migrations are counted per reload',
+  );
   console.log(`# ${requests} requests on one connection through 100 reloads`);
   await h.stop();
 });

@@ -65,7 +65,12 @@ backends:
   const r = await h.reload(cfg('b'), { restart: true });
   assert.equal(r.code, 0, r.stderr);
   const switched = Date.now();
-  await waitUntil('the old generation exited', () => !workersOf(h.proc.pid).some((w) => old.some((o) => o.pid === w.pid)), EXIT_BOUND_MS, 10);
+  await waitUntil(
+    'the old generation exited',
+    () => !workersOf(h.proc.pid).some((w) => old.some((o) => o.pid === w.pid)),
+    EXIT_BOUND_MS,
+    10,
+  );
   const exitMs = Date.now() - switched;
 
   // Every keep-alive connection works, on the same TCP connection, with the new routes.

@@ -22,16 +22,31 @@ interface OpLine {
 test('HANDOFF_LOG_FORMAT=json: the master and the workers write one JSON object per line', async () => {
   const echo = await startEcho('a');
   const port = await freePort();
-  const h = await startHandoff(oneBackendConfig({ port, server: echo.address, workers: 2 }), { env: { HANDOFF_LOG_FORMAT: 'json', HANDOFF_LOG_LEVEL: 'debug' } });
+  const h = await startHandoff(oneBackendConfig({ port, server: echo.address, workers: 2 }), {
+    env: { HANDOFF_LOG_FORMAT: 'json', HANDOFF_LOG_LEVEL: 'debug' },
+  });
   const reload = await h.reload(undefined, { restart: true });
   assert.equal(reload.code, 0, reload.stderr);
   const pids = workerPids(await h.status());
   // Lines of the new workers (debug: "worker ready"), and the master's reload line.
-  const parsed = () => h.proc.output().split('\n').filter(Boolean).map((l) => JSON.parse(l) as OpLine);
-  await waitUntil('lines of the master and of every new worker', () => {
-    const ls = parsed();
-    return ls.some((l) => l.component === 'master' && l.msg === 'reload finished') && pids.every((p) => ls.some((l) => l.component === 'worker' && l.pid === p));
-  }, 15_000, 50);
+  const parsed = () =>
+    h.proc
+      .output()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as OpLine);
+  await waitUntil(
+    'lines of the master and of every new worker',
+    () => {
+      const ls = parsed();
+      return (
+        ls.some((l) => l.component === 'master' && l.msg === 'reload finished') &&
+        pids.every((p) => ls.some((l) => l.component === 'worker' && l.pid === p))
+      );
+    },
+    15_000,
+    50,
+  );
   const ls = parsed();
   for (const l of ls) {
     assert.ok(!Number.isNaN(Date.parse(l.time)), JSON.stringify(l));
@@ -47,7 +62,10 @@ test('HANDOFF_LOG_FORMAT=json: the master and the workers write one JSON object 
 });
 
 test('HANDOFF_LOG_FORMAT names no format: handoff start refuses it (exit 2)', async () => {
-  const r = await handoffRun(['start', '-f', '/nonexistent.yaml'], { env: { ...process.env, HANDOFF_LOG_FORMAT: 'xml' }, timeoutMs: 10_000 });
+  const r = await handoffRun(['start', '-f', '/nonexistent.yaml'], {
+    env: { ...process.env, HANDOFF_LOG_FORMAT: 'xml' },
+    timeoutMs: 10_000,
+  });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /HANDOFF_LOG_FORMAT must be text or json, got 'xml'/);
 });

@@ -65,7 +65,10 @@ backends:
   }
 
   // The new-route phase: add a host and a backend, reload once, probe it.
-  const next = base(`\n      - { host: new.test, backend: added }`).replace('backends:\n', `backends:\n  added:\n    servers:\n      - { name: new-1, address: ${fresh.address} }\n`);
+  const next = base(`\n      - { host: new.test, backend: added }`).replace(
+    'backends:\n',
+    `backends:\n  added:\n    servers:\n      - { name: new-1, address: ${fresh.address} }\n`,
+  );
   const r = await h.reload(next);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /reloaded \(live\)/, 'a new route is applied live, in the running workers');
@@ -80,7 +83,10 @@ backends:
 
   const failures = [...keepAlive.stats.failures, ...freshL.stats.failures];
   assert.deepEqual(failures, [], `no failed request (keep-alive ${keepAlive.stats.sent} sent, fresh ${freshL.stats.sent} sent)`);
-  assert.ok(keepAlive.stats.ok > RELOADS && freshL.stats.ok > RELOADS, `load ran all along: keep-alive ${keepAlive.stats.ok}, fresh ${freshL.stats.ok}`);
+  assert.ok(
+    keepAlive.stats.ok > RELOADS && freshL.stats.ok > RELOADS,
+    `load ran all along: keep-alive ${keepAlive.stats.ok}, fresh ${freshL.stats.ok}`,
+  );
   assert.ok(samples.length > 100, `sampled ${samples.length} times`);
   assert.deepEqual([...new Set(samples)], [1], 'exactly one LISTEN socket at every sample');
   assert.deepEqual(listenInodes(port), inode, 'the same kernel socket all along');
@@ -94,6 +100,8 @@ backends:
   await waitUntil('old generations gone', () => workersOf(h.proc.pid).every((w) => w.generation === activeGen), DRAIN_MS + GRACE_MS + 3000);
   assert.equal(workersOf(h.proc.pid).length, 2, 'only the two workers of the newest generation');
   const p50 = durations.sort((x, y) => x - y)[Math.floor(durations.length / 2)];
-  console.log(`# reloads: ${RELOADS}, duration p50 ${p50} ms; keep-alive ok ${keepAlive.stats.ok} (reconnects ${keepAlive.stats.reconnects}), fresh ok ${freshL.stats.ok}`);
+  console.log(
+    `# reloads: ${RELOADS}, duration p50 ${p50} ms; keep-alive ok ${keepAlive.stats.ok} (reconnects ${keepAlive.stats.reconnects}), fresh ok ${freshL.stats.ok}`,
+  );
   await h.stop();
 });

@@ -21,7 +21,9 @@ after(() => stopAll());
 
 const chromium = findChromium();
 
-test('the stats page shows live figures in a real browser: generations, reloads, servers, draining processes', { skip: chromium ? false : 'no chromium on PATH: apt-get install -y chromium (.ci/run does)' }, async () => {
+test('the stats page shows live figures in a real browser: generations, reloads, servers, draining processes', {
+  skip: chromium ? false : 'no chromium on PATH: apt-get install -y chromium (.ci/run does)',
+}, async () => {
   const backend = await startHoldingBackend();
   const port = await freePort();
   const statsPort = await freePort();
@@ -38,11 +40,16 @@ backends:
   const page = await openPage(chromium!, url);
   const text = (id: string) => page.evaluate<string>(`document.getElementById(${JSON.stringify(id)}).textContent`);
   const waitText = (id: string, want: (s: string) => boolean, what: string) =>
-    waitUntil(`the page's #${id} to show ${what}`, async () => {
-      const s = await text(id);
-      if (!want(s)) throw new Error(`it shows ${JSON.stringify(s)}`); // waitUntil reports the last one
-      return true;
-    }, 30_000, 100);
+    waitUntil(
+      `the page's #${id} to show ${what}`,
+      async () => {
+        const s = await text(id);
+        if (!want(s)) throw new Error(`it shows ${JSON.stringify(s)}`); // waitUntil reports the last one
+        return true;
+      },
+      30_000,
+      100,
+    );
   try {
     await waitText('config-generation', (s) => s === '1', '1');
     assert.equal(await text('process-generation'), '1');

@@ -118,7 +118,8 @@ describe('tcp bulk transfer with bounded worker memory', () => {
       s.pause();
       sinkSockets.push(s);
     });
-    const listen = (srv: net.Server) => new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as net.AddressInfo).port)));
+    const listen = (srv: net.Server) =>
+      new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as net.AddressInfo).port)));
     const [sourcePort, sinkPort] = await Promise.all([listen(source), listen(sink)]);
     [ports.echo, ports.source, ports.sink] = [await freePort(), await freePort(), await freePort()];
     lb = await startHandoff(`workers: 1

@@ -46,7 +46,9 @@ function exchange(port: number, send: (socket: net.Socket) => Promise<void> | vo
  * A server that speaks first and half-closes first: it sends `greeting`, ends its side, and
  * keeps reading what the client sends until the client ends too.
  */
-function startEndsFirstServer(greeting: Buffer): Promise<{ server: net.Server; port: number; received: Promise<{ bytes: Buffer; ended: boolean }> }> {
+function startEndsFirstServer(
+  greeting: Buffer,
+): Promise<{ server: net.Server; port: number; received: Promise<{ bytes: Buffer; ended: boolean }> }> {
   return new Promise((resolve) => {
     let deliver!: (v: { bytes: Buffer; ended: boolean }) => void;
     const received = new Promise<{ bytes: Buffer; ended: boolean }>((r) => (deliver = r));

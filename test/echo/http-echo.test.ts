@@ -19,7 +19,11 @@ describe('handoff echo (HTTP)', () => {
 
   it('echoes the request as JSON with X-Server', async () => {
     const body = 'hello, echo';
-    const r = await request(echo.port, '/some/path?x=1', { method: 'POST', headers: { 'X-Custom': 'Value', 'Content-Type': 'text/plain' }, body });
+    const r = await request(echo.port, '/some/path?x=1', {
+      method: 'POST',
+      headers: { 'X-Custom': 'Value', 'Content-Type': 'text/plain' },
+      body,
+    });
     assert.equal(r.status, 200);
     assert.equal(r.headers['x-server'], 'alpha');
     assert.equal(r.headers['content-type'], 'application/json');
@@ -160,14 +164,18 @@ describe('handoff echo (HTTP)', () => {
 
   it('closes the connection after the response with ?close=1', async () => {
     // rawExchange resolves only when the server closes; a kept-alive connection would time out.
-    const raw = (await rawExchange(echo.port, 'GET /c?close=1 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', { timeoutMs: 10_000 })).toString('latin1');
+    const raw = (
+      await rawExchange(echo.port, 'GET /c?close=1 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', { timeoutMs: 10_000 })
+    ).toString('latin1');
     assert.match(raw, /^HTTP\/1\.1 200 /);
     assert.match(raw, /\r\nconnection: close\r\n/i);
     assert.match(raw, /\r\nx-server: alpha\r\n/i);
   });
 
   it('honours Connection: close from the client', async () => {
-    const raw = (await rawExchange(echo.port, 'GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { timeoutMs: 10_000 })).toString('latin1');
+    const raw = (await rawExchange(echo.port, 'GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { timeoutMs: 10_000 })).toString(
+      'latin1',
+    );
     assert.match(raw, /^HTTP\/1\.1 200 /);
     assert.match(raw, /\r\nconnection: close\r\n/i);
   });
@@ -180,7 +188,9 @@ describe('handoff echo (HTTP)', () => {
   });
 
   it('resets the connection mid-response with ?reset=1', async () => {
-    const raw = (await rawExchange(echo.port, 'GET /r?reset=1&bytes=5000 HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 10_000 })).toString('latin1');
+    const raw = (await rawExchange(echo.port, 'GET /r?reset=1&bytes=5000 HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 10_000 })).toString(
+      'latin1',
+    );
     const [head, body] = raw.split('\r\n\r\n');
     assert.match(head ?? '', /^HTTP\/1\.1 200 /);
     assert.match(head ?? '', /\r\ncontent-length: 5000/i);

@@ -17,9 +17,19 @@ async function ipv6Available(): Promise<boolean> {
 }
 
 /** A POST whose head the server has certainly parsed (it sent 100 Continue), body not yet sent. */
-function requestInProgress(port: number, path: string): Promise<{ send(): void; reply: Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> }> {
+function requestInProgress(
+  port: number,
+  path: string,
+): Promise<{ send(): void; reply: Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> }> {
   return new Promise((resolveStarted, rejectStarted) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { Expect: '100-continue', 'Content-Length': '5' } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path,
+      method: 'POST',
+      agent: false,
+      headers: { Expect: '100-continue', 'Content-Length': '5' },
+    });
     const reply = new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
       req.on('response', (res) => {
         let body = '';

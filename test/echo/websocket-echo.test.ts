@@ -97,7 +97,9 @@ describe('handoff echo (WebSocket)', () => {
   });
 
   it('refuses a non-WebSocket upgrade with 400', async () => {
-    const raw = (await rawExchange(echo.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n')).toString('latin1');
+    const raw = (await rawExchange(echo.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n')).toString(
+      'latin1',
+    );
     assert.match(raw, /^HTTP\/1\.1 400 /);
     assert.match(raw, /\r\nX-Server: ws-alpha\r\n/);
   });

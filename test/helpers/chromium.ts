@@ -34,16 +34,30 @@ export interface Browser {
 export async function openPage(binary: string, url: string): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'handoff-chromium-'));
   const proc = spawnTracked(binary, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${profile}`,
-    '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', '--window-size=1100,900', url,
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-dev-shm-usage',
+    `--user-data-dir=${profile}`,
+    '--remote-debugging-address=127.0.0.1',
+    '--remote-debugging-port=0',
+    '--window-size=1100,900',
+    url,
   ]);
   void proc.exited.then(() => rmSync(profile, { recursive: true, force: true }));
   const m = await proc.waitFor(/DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)\//, 30_000);
   const port = Number(m[1]);
   let target: { webSocketDebuggerUrl: string; url: string } | undefined;
   for (let i = 0; i < 200 && !target; i++) {
-    const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { type: string; url: string; webSocketDebuggerUrl: string }[];
+    const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+      type: string;
+      url: string;
+      webSocketDebuggerUrl: string;
+    }[];
     target = list.find((t) => t.type === 'page' && t.url.startsWith(url));
     if (!target) await new Promise((r) => setTimeout(r, 50));
   }
@@ -57,7 +71,13 @@ export async function openPage(binary: string, url: string): Promise<Browser> {
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const problems: string[] = [];
   ws.on('message', (data) => {
-    const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: Record<string, unknown> };
+    const msg = JSON.parse(data.toString()) as {
+      id?: number;
+      result?: unknown;
+      error?: { message: string };
+      method?: string;
+      params?: Record<string, unknown>;
+    };
     if (msg.id !== undefined) {
       const w = waiting.get(msg.id);
       waiting.delete(msg.id);
@@ -83,7 +103,10 @@ export async function openPage(binary: string, url: string): Promise<Browser> {
     proc,
     problems,
     async evaluate<T>(expression: string): Promise<T> {
-      const r = (await send('Runtime.evaluate', { expression, returnByValue: true })) as { result: { value: T }; exceptionDetails?: unknown };
+      const r = (await send('Runtime.evaluate', { expression, returnByValue: true })) as {
+        result: { value: T };
+        exceptionDetails?: unknown;
+      };
       if (r.exceptionDetails) throw new Error(`page: ${JSON.stringify(r.exceptionDetails).slice(0, 300)}`);
       return r.result.value;
     },

@@ -115,7 +115,10 @@ export function request(port: number, path: string, o: RequestOptions = {}): Pro
       if (err) reject(err);
       else resolve(res!);
     };
-    const timer = setTimeout(() => finish(new RequestFailure('timeout', `no response within ${o.timeoutMs ?? 10_000} ms`)), o.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => finish(new RequestFailure('timeout', `no response within ${o.timeoutMs ?? 10_000} ms`)),
+      o.timeoutMs ?? 10_000,
+    );
     s.on('connect', () => s.write(requestBytes(path, o, true)));
     s.on('data', (c) => {
       reader.feed(c);

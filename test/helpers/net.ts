@@ -33,13 +33,21 @@ export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
  * Send raw bytes, then collect everything the peer sends until it closes the connection
  * (or timeoutMs passes, which rejects). For conformance tests that need the exact bytes.
  */
-export function rawExchange(port: number, data: string | Buffer, opts: { host?: string; timeoutMs?: number; end?: boolean } = {}): Promise<Buffer> {
+export function rawExchange(
+  port: number,
+  data: string | Buffer,
+  opts: { host?: string; timeoutMs?: number; end?: boolean } = {},
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host: opts.host ?? '127.0.0.1' });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       s.destroy();
-      reject(new Error(`no close from peer within ${opts.timeoutMs ?? 10_000} ms; got: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`));
+      reject(
+        new Error(
+          `no close from peer within ${opts.timeoutMs ?? 10_000} ms; got: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`,
+        ),
+      );
     }, opts.timeoutMs ?? 10_000);
     s.on('connect', () => {
       s.write(data);

@@ -29,7 +29,11 @@ function sweep(): void {
 process.on('exit', sweep);
 // The test runner stops a file that overran its timeout with a signal, and a signal's
 // default action skips 'exit' handlers: sweep then too, so nothing is left running.
-for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+  ['SIGHUP', 129],
+] as const) {
   process.once(signal, () => {
     sweep();
     process.exit(code);
@@ -112,7 +116,10 @@ export function handoff(args: string[], options: SpawnOptions = {}): Tracked {
 }
 
 /** Run the handoff CLI to completion; resolves with its exit code and output. */
-export async function handoffRun(args: string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
+export async function handoffRun(
+  args: string[],
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   let stdout = '';
   let stderr = '';

@@ -25,7 +25,10 @@ export interface Exposition {
 }
 
 export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
-  const l = Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`).join(',');
+  const l = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k]}"`)
+    .join(',');
   return `${name}{${l}}`;
 }
 

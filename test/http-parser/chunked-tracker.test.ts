@@ -128,7 +128,10 @@ for (const [name, body, expected] of refused) {
     assert.deepEqual(chunkedRefusal(body), expected);
     // Byte by byte: refused just the same.
     const cuts = Array.from({ length: body.length - 1 }, (_, i) => i + 1);
-    assert.deepEqual(refusal('request', () => trackChunked(body, cuts)), expected);
+    assert.deepEqual(
+      refusal('request', () => trackChunked(body, cuts)),
+      expected,
+    );
   });
 }
 
@@ -140,8 +143,14 @@ test('a chunk extension just under the bound is accepted', () => {
 
 test('the trailer section is bounded by limits.headerSize and limits.headerCount (431)', () => {
   const limits = { requestLine: 100, headerSize: 20, headerCount: 2 };
-  assert.deepEqual(chunkedRefusal(`0\r\nX: ${'v'.repeat(30)}\r\n\r\n`, 'request', limits), { status: 431, reason: 'trailer section too large' });
-  assert.deepEqual(chunkedRefusal('0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n', 'request', limits), { status: 431, reason: 'too many trailer fields' });
+  assert.deepEqual(chunkedRefusal(`0\r\nX: ${'v'.repeat(30)}\r\n\r\n`, 'request', limits), {
+    status: 431,
+    reason: 'trailer section too large',
+  });
+  assert.deepEqual(chunkedRefusal('0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n', 'request', limits), {
+    status: 431,
+    reason: 'too many trailer fields',
+  });
   const two = '0\r\nA: 1\r\nB: 2\r\n\r\n';
   assert.deepEqual(trackChunked(two, [], 'request', limits), { consumed: two.length, done: true, trailers: true });
 });

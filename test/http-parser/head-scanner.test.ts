@@ -12,7 +12,12 @@ const L = DEFAULT_PARSE_LIMITS;
 const REQUEST = 'GET /a?b=c HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Tab:\ta\tb\r\n\r\n';
 
 /** Scans `raw` arriving in pieces cut at `cuts`, accumulating as a connection would. */
-function scanInPieces(raw: string | Buffer, cuts: readonly number[], kind: 'request' | 'response' = 'request', limits: ParseLimits = L): number[] {
+function scanInPieces(
+  raw: string | Buffer,
+  cuts: readonly number[],
+  kind: 'request' | 'response' = 'request',
+  limits: ParseLimits = L,
+): number[] {
   const all = bytes(raw);
   const scanner = new HeadScanner();
   const results: number[] = [];
@@ -115,12 +120,28 @@ test('reset() forgets a partial head', () => {
 test('bad bytes are refused the moment they arrive, not when the head completes', () => {
   const head = 'GET / HTTP/1.1\r\nHost: a\r\n';
   assert.deepEqual(refusalWhileArriving(`${head}X: a\nmore`), { status: 400, reason: 'bare LF in header block', at: head.length + 5 });
-  assert.deepEqual(refusalWhileArriving(`${head}X: a\u0000more`), { status: 400, reason: 'control character in header block', at: head.length + 5 });
-  assert.deepEqual(refusalWhileArriving(`${head}X: a\u007fmore`), { status: 400, reason: 'control character in header block', at: head.length + 5 });
-  assert.deepEqual(refusalWhileArriving(`${head} folded`), { status: 400, reason: 'obs-fold (header line starts with whitespace)', at: head.length + 1 });
+  assert.deepEqual(refusalWhileArriving(`${head}X: a\u0000more`), {
+    status: 400,
+    reason: 'control character in header block',
+    at: head.length + 5,
+  });
+  assert.deepEqual(refusalWhileArriving(`${head}X: a\u007fmore`), {
+    status: 400,
+    reason: 'control character in header block',
+    at: head.length + 5,
+  });
+  assert.deepEqual(refusalWhileArriving(`${head} folded`), {
+    status: 400,
+    reason: 'obs-fold (header line starts with whitespace)',
+    at: head.length + 1,
+  });
   assert.deepEqual(refusalWhileArriving('GET /\u0001'), { status: 400, reason: 'control character in header block', at: 6 });
   // TLS or other binary garbage sent to a plaintext port: refused at the first bytes.
-  assert.deepEqual(refusalWhileArriving('\u0016\u0003\u0001\u0002\u0000'), { status: 400, reason: 'control character in header block', at: 1 });
+  assert.deepEqual(refusalWhileArriving('\u0016\u0003\u0001\u0002\u0000'), {
+    status: 400,
+    reason: 'control character in header block',
+    at: 1,
+  });
 });
 
 test('a CR at the end of the data waits for the next byte: LF continues, anything else is a bare CR', () => {
@@ -128,7 +149,10 @@ test('a CR at the end of the data waits for the next byte: LF continues, anythin
   const buf = bytes('GET / HTTP/1.1\r\nHost: a\rX');
   const crAt = buf.indexOf('\rX');
   assert.equal(scanner.scan(buf, 0, crAt + 1, L, 'request'), -1);
-  assert.deepEqual(refusal('request', () => scanner.scan(buf, 0, buf.length, L, 'request')), { status: 400, reason: 'bare CR in header block' });
+  assert.deepEqual(
+    refusal('request', () => scanner.scan(buf, 0, buf.length, L, 'request')),
+    { status: 400, reason: 'bare CR in header block' },
+  );
 
   const good = new HeadScanner();
   const ok = bytes('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
@@ -139,7 +163,11 @@ test('a CR at the end of the data waits for the next byte: LF continues, anythin
 test('limits are enforced on the part already received', () => {
   const limits = { requestLine: 32, headerSize: 64, headerCount: 3 };
   // The request line is refused once its 33rd byte arrives, without waiting for its CRLF.
-  assert.deepEqual(refusalWhileArriving(`GET /${'a'.repeat(100)}`, 'request', limits), { status: 414, reason: 'request line too long', at: 33 });
+  assert.deepEqual(refusalWhileArriving(`GET /${'a'.repeat(100)}`, 'request', limits), {
+    status: 414,
+    reason: 'request line too long',
+    at: 33,
+  });
   // The header section is refused once it exceeds 64 bytes, without waiting for its end.
   const line = 'GET / HTTP/1.1\r\n';
   assert.deepEqual(refusalWhileArriving(`${line}X: ${'v'.repeat(200)}`, 'request', limits), {
@@ -158,18 +186,32 @@ test('limits are enforced on the part already received', () => {
 });
 
 test('responses: every refusal is a 502, and no empty line may precede the status line', () => {
-  assert.deepEqual(refusalWhileArriving('\r\nHTTP/1.1 200 OK\r\n\r\n', 'response'), { status: 502, reason: 'empty line before status line', at: 2 });
-  assert.deepEqual(refusalWhileArriving('HTTP/1.1 200 OK\nX: y\r\n\r\n', 'response'), { status: 502, reason: 'bare LF in header block', at: 16 });
-  assert.deepEqual(refusalWhileArriving(`HTTP/1.1 200 OK\r\nX: ${'v'.repeat(40)}`, 'response', { requestLine: 100, headerSize: 20, headerCount: 5 }), {
+  assert.deepEqual(refusalWhileArriving('\r\nHTTP/1.1 200 OK\r\n\r\n', 'response'), {
     status: 502,
-    reason: 'header section too large',
-    at: 17 + 21,
+    reason: 'empty line before status line',
+    at: 2,
   });
-  assert.deepEqual(refusalWhileArriving(`HTTP/1.1 200 ${'O'.repeat(100)}`, 'response', { requestLine: 50, headerSize: 20, headerCount: 5 }), {
+  assert.deepEqual(refusalWhileArriving('HTTP/1.1 200 OK\nX: y\r\n\r\n', 'response'), {
     status: 502,
-    reason: 'status line too long',
-    at: 51,
+    reason: 'bare LF in header block',
+    at: 16,
   });
+  assert.deepEqual(
+    refusalWhileArriving(`HTTP/1.1 200 OK\r\nX: ${'v'.repeat(40)}`, 'response', { requestLine: 100, headerSize: 20, headerCount: 5 }),
+    {
+      status: 502,
+      reason: 'header section too large',
+      at: 17 + 21,
+    },
+  );
+  assert.deepEqual(
+    refusalWhileArriving(`HTTP/1.1 200 ${'O'.repeat(100)}`, 'response', { requestLine: 50, headerSize: 20, headerCount: 5 }),
+    {
+      status: 502,
+      reason: 'status line too long',
+      at: 51,
+    },
+  );
   const ok = 'HTTP/1.1 204 No Content\r\nDate: x\r\n\r\n';
   assert.deepEqual(scanInPieces(ok, [5, 20, 30], 'response'), [-1, -1, -1, ok.length]);
 });

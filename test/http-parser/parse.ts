@@ -21,7 +21,11 @@ export function bytes(raw: string | Buffer): Buffer {
 }
 
 /** Scans and parses the request head at `start`; the head must be complete. */
-export function parseRequest(raw: string | Buffer, limits: ParseLimits = DEFAULT_PARSE_LIMITS, start = 0): { head: RequestHead; end: number; skipped: number } {
+export function parseRequest(
+  raw: string | Buffer,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+  start = 0,
+): { head: RequestHead; end: number; skipped: number } {
   const buf = bytes(raw);
   const scanner = new HeadScanner();
   const end = scanner.scan(buf, start, buf.length, limits, 'request');
@@ -30,7 +34,11 @@ export function parseRequest(raw: string | Buffer, limits: ParseLimits = DEFAULT
 }
 
 /** Scans and parses the response head at `start`; the head must be complete. */
-export function parseResponse(raw: string | Buffer, limits: ParseLimits = DEFAULT_PARSE_LIMITS, start = 0): { head: ResponseHead; end: number } {
+export function parseResponse(
+  raw: string | Buffer,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+  start = 0,
+): { head: ResponseHead; end: number } {
   const buf = bytes(raw);
   const scanner = new HeadScanner();
   const end = scanner.scan(buf, start, buf.length, limits, 'response');
@@ -73,7 +81,12 @@ export interface ChunkedOutcome {
  * Feeds `body` to a fresh tracker cut at `cuts` (sorted offsets), each piece as its own
  * buffer, as socket reads would arrive. Stops feeding once done.
  */
-export function trackChunked(body: string | Buffer, cuts: readonly number[] = [], kind: HttpMessageKind = 'request', limits?: ParseLimits): ChunkedOutcome {
+export function trackChunked(
+  body: string | Buffer,
+  cuts: readonly number[] = [],
+  kind: HttpMessageKind = 'request',
+  limits?: ParseLimits,
+): ChunkedOutcome {
   const buf = bytes(body);
   const tracker = new ChunkedTracker(kind, limits);
   let consumed = 0;

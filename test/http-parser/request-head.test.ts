@@ -108,7 +108,11 @@ test('absolute-form: a Host header that differs from the authority is refused (4
     ['https://a.example/', 'a.example:80'],
     ['http://a.example/', ''],
   ]) {
-    assert.throws(() => parseRequest(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`), (e: HttpParseError) => e.status === 400 && /differs from the authority/.test(e.reason), `${target} with Host: ${host}`);
+    assert.throws(
+      () => parseRequest(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+      (e: HttpParseError) => e.status === 400 && /differs from the authority/.test(e.reason),
+      `${target} with Host: ${host}`,
+    );
   }
   // Equal up to case and the scheme's default port; HTTP/1.0 without Host routes by the authority.
   assert.equal(parseRequest('GET http://A.example:80/ HTTP/1.1\r\nHost: a.EXAMPLE\r\n\r\n').head.host, 'A.example:80');
@@ -118,7 +122,11 @@ test('absolute-form: a Host header that differs from the authority is refused (4
 
 test('HTTP/0.9 (a request line without a version) is refused as soon as its line ends, not after a header section', () => {
   for (const line of ['GET /\r\n', 'GET\r\n']) {
-    assert.throws(() => new HeadScanner().scan(bytes(line), 0, line.length, DEFAULT_PARSE_LIMITS, 'request'), (e: HttpParseError) => e.status === 400 && /HTTP\/0\.9/.test(e.reason), JSON.stringify(line));
+    assert.throws(
+      () => new HeadScanner().scan(bytes(line), 0, line.length, DEFAULT_PARSE_LIMITS, 'request'),
+      (e: HttpParseError) => e.status === 400 && /HTTP\/0\.9/.test(e.reason),
+      JSON.stringify(line),
+    );
   }
 });
 
@@ -209,7 +217,17 @@ test('header values: surrounding OWS removed, inner whitespace and obs-text kept
 });
 
 test('Host values: names, IPv4, IPv6 literals, ports, percent-encoding, empty', () => {
-  for (const host of ['example.com', 'EXAMPLE.com:8080', '10.0.0.1', '10.0.0.1:65535', '[::1]', '[2001:db8::1]:443', 'a-b_c~d.e', 'x%41y', '']) {
+  for (const host of [
+    'example.com',
+    'EXAMPLE.com:8080',
+    '10.0.0.1',
+    '10.0.0.1:65535',
+    '[::1]',
+    '[2001:db8::1]:443',
+    'a-b_c~d.e',
+    'x%41y',
+    '',
+  ]) {
     const { head } = parseRequest(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
     assert.equal(head.host, host, host);
   }

@@ -30,13 +30,25 @@ const cases: Case[] = [
 
   // Field line syntax
   { name: 'obs-fold', raw: `GET / HTTP/1.1\r\n${H}X-A: b\r\n c\r\n\r\n`, refusal: bad('obs-fold (header line starts with whitespace)') },
-  { name: 'obs-fold with HTAB', raw: `GET / HTTP/1.1\r\n${H}X-A: b\r\n\tc\r\n\r\n`, refusal: bad('obs-fold (header line starts with whitespace)') },
-  { name: 'whitespace before the first field line', raw: `GET / HTTP/1.1\r\n ${H}\r\n`, refusal: bad('obs-fold (header line starts with whitespace)') },
+  {
+    name: 'obs-fold with HTAB',
+    raw: `GET / HTTP/1.1\r\n${H}X-A: b\r\n\tc\r\n\r\n`,
+    refusal: bad('obs-fold (header line starts with whitespace)'),
+  },
+  {
+    name: 'whitespace before the first field line',
+    raw: `GET / HTTP/1.1\r\n ${H}\r\n`,
+    refusal: bad('obs-fold (header line starts with whitespace)'),
+  },
   { name: 'space before colon', raw: `GET / HTTP/1.1\r\nHost : a\r\n\r\n`, refusal: bad('whitespace before colon') },
   { name: 'tab before colon', raw: `GET / HTTP/1.1\r\n${H}Content-Length\t: 5\r\n\r\n`, refusal: bad('whitespace before colon') },
   { name: 'invalid name character "("', raw: `GET / HTTP/1.1\r\n${H}X(A): b\r\n\r\n`, refusal: bad('invalid header name character') },
   { name: 'invalid name character "@"', raw: `GET / HTTP/1.1\r\n${H}X@: b\r\n\r\n`, refusal: bad('invalid header name character') },
-  { name: 'invalid name character "/"', raw: `GET / HTTP/1.1\r\n${H}Content/Length: 5\r\n\r\n`, refusal: bad('invalid header name character') },
+  {
+    name: 'invalid name character "/"',
+    raw: `GET / HTTP/1.1\r\n${H}Content/Length: 5\r\n\r\n`,
+    refusal: bad('invalid header name character'),
+  },
   { name: 'obs-text in a name', raw: `GET / HTTP/1.1\r\n${H}X\u00e9: b\r\n\r\n`, refusal: bad('invalid header name character') },
   { name: 'empty name', raw: `GET / HTTP/1.1\r\n${H}: b\r\n\r\n`, refusal: bad('empty header name') },
   { name: 'line without colon', raw: `GET / HTTP/1.1\r\n${H}Content-Length 5\r\n\r\n`, refusal: bad('whitespace before colon') },
@@ -56,7 +68,11 @@ const cases: Case[] = [
   { name: 'two spaces before the version', raw: `GET /  HTTP/1.1\r\n${H}\r\n`, refusal: bad('malformed request line') },
   { name: 'trailing space', raw: `GET / HTTP/1.1 \r\n${H}\r\n`, refusal: bad('malformed request line') },
   { name: 'space inside the target', raw: `GET /a b HTTP/1.1\r\n${H}\r\n`, refusal: bad('malformed request line') },
-  { name: 'no version (HTTP/0.9 style)', raw: `GET /\r\n${H}\r\n`, refusal: bad('malformed request line (no HTTP version: HTTP/0.9 is not served)') },
+  {
+    name: 'no version (HTTP/0.9 style)',
+    raw: `GET /\r\n${H}\r\n`,
+    refusal: bad('malformed request line (no HTTP version: HTTP/0.9 is not served)'),
+  },
   { name: 'only a method', raw: `GET\r\n${H}\r\n`, refusal: bad('malformed request line (no HTTP version: HTTP/0.9 is not served)') },
   { name: 'fragment in the target', raw: `GET /a#b HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid request-target character') },
   { name: 'obs-text in the target', raw: `GET /caf\u00e9 HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid request-target character') },
@@ -72,21 +88,61 @@ const cases: Case[] = [
   { name: 'asterisk-form with GET', raw: `GET * HTTP/1.1\r\n${H}\r\n`, refusal: bad('asterisk-form target only with OPTIONS') },
   { name: 'authority-form with GET', raw: `GET a.example:80 HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid request-target form') },
   { name: 'relative target', raw: `GET index.html HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid request-target form') },
-  { name: 'absolute-form with another scheme', raw: `GET ftp://a.example/ HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid request-target form') },
-  { name: 'absolute-form with userinfo', raw: `GET http://user@a.example/ HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid authority in request-target') },
-  { name: 'absolute-form with an empty host', raw: `GET http:///x HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid authority in request-target') },
-  { name: 'absolute-form with a bad port', raw: `GET http://a.example:99999/ HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid authority in request-target') },
+  {
+    name: 'absolute-form with another scheme',
+    raw: `GET ftp://a.example/ HTTP/1.1\r\n${H}\r\n`,
+    refusal: bad('invalid request-target form'),
+  },
+  {
+    name: 'absolute-form with userinfo',
+    raw: `GET http://user@a.example/ HTTP/1.1\r\n${H}\r\n`,
+    refusal: bad('invalid authority in request-target'),
+  },
+  {
+    name: 'absolute-form with an empty host',
+    raw: `GET http:///x HTTP/1.1\r\n${H}\r\n`,
+    refusal: bad('invalid authority in request-target'),
+  },
+  {
+    name: 'absolute-form with a bad port',
+    raw: `GET http://a.example:99999/ HTTP/1.1\r\n${H}\r\n`,
+    refusal: bad('invalid authority in request-target'),
+  },
   { name: 'CONNECT with origin-form', raw: `CONNECT /x HTTP/1.1\r\n${H}\r\n`, refusal: bad('CONNECT target is not host:port') },
   { name: 'CONNECT without a port', raw: `CONNECT a.example HTTP/1.1\r\n${H}\r\n`, refusal: bad('CONNECT target is not host:port') },
-  { name: 'CONNECT with absolute-form', raw: `CONNECT http://a.example:80/ HTTP/1.1\r\n${H}\r\n`, refusal: bad('CONNECT target is not host:port') },
+  {
+    name: 'CONNECT with absolute-form',
+    raw: `CONNECT http://a.example:80/ HTTP/1.1\r\n${H}\r\n`,
+    refusal: bad('CONNECT target is not host:port'),
+  },
   { name: 'asterisk-form with more', raw: `OPTIONS *x HTTP/1.1\r\n${H}\r\n`, refusal: bad('invalid request-target form') },
 
   // Content-Length
-  { name: 'Content-Length with Transfer-Encoding', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n`, refusal: bad('Content-Length and Transfer-Encoding together') },
-  { name: 'Transfer-Encoding with Content-Length', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n`, refusal: bad('Content-Length and Transfer-Encoding together') },
-  { name: 'two different Content-Lengths', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\n`, refusal: bad('conflicting Content-Length values') },
-  { name: 'Content-Length "5, 6"', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5, 6\r\n\r\n`, refusal: bad('conflicting Content-Length values') },
-  { name: 'Content-Length "5, 5" then 6', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5, 5\r\ncontent-length: 6\r\n\r\n`, refusal: bad('conflicting Content-Length values') },
+  {
+    name: 'Content-Length with Transfer-Encoding',
+    raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    refusal: bad('Content-Length and Transfer-Encoding together'),
+  },
+  {
+    name: 'Transfer-Encoding with Content-Length',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n`,
+    refusal: bad('Content-Length and Transfer-Encoding together'),
+  },
+  {
+    name: 'two different Content-Lengths',
+    raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\n`,
+    refusal: bad('conflicting Content-Length values'),
+  },
+  {
+    name: 'Content-Length "5, 6"',
+    raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5, 6\r\n\r\n`,
+    refusal: bad('conflicting Content-Length values'),
+  },
+  {
+    name: 'Content-Length "5, 5" then 6',
+    raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5, 5\r\ncontent-length: 6\r\n\r\n`,
+    refusal: bad('conflicting Content-Length values'),
+  },
   { name: 'Content-Length "+5"', raw: `POST / HTTP/1.1\r\n${H}Content-Length: +5\r\n\r\n`, refusal: bad('invalid Content-Length') },
   { name: 'Content-Length "-1"', raw: `POST / HTTP/1.1\r\n${H}Content-Length: -1\r\n\r\n`, refusal: bad('invalid Content-Length') },
   { name: 'Content-Length "5a"', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5a\r\n\r\n`, refusal: bad('invalid Content-Length') },
@@ -96,27 +152,83 @@ const cases: Case[] = [
   { name: 'Content-Length empty', raw: `POST / HTTP/1.1\r\n${H}Content-Length: \r\n\r\n`, refusal: bad('invalid Content-Length') },
   { name: 'Content-Length "5,"', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 5,\r\n\r\n`, refusal: bad('invalid Content-Length') },
   { name: 'Content-Length ", 5"', raw: `POST / HTTP/1.1\r\n${H}Content-Length: , 5\r\n\r\n`, refusal: bad('invalid Content-Length') },
-  { name: 'Content-Length 2^53', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 9007199254740992\r\n\r\n`, refusal: bad('Content-Length too large') },
-  { name: 'Content-Length overflow', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 99999999999999999999999\r\n\r\n`, refusal: bad('Content-Length too large') },
+  {
+    name: 'Content-Length 2^53',
+    raw: `POST / HTTP/1.1\r\n${H}Content-Length: 9007199254740992\r\n\r\n`,
+    refusal: bad('Content-Length too large'),
+  },
+  {
+    name: 'Content-Length overflow',
+    raw: `POST / HTTP/1.1\r\n${H}Content-Length: 99999999999999999999999\r\n\r\n`,
+    refusal: bad('Content-Length too large'),
+  },
 
   // Transfer-Encoding
-  { name: 'TE "chunked, gzip" (chunked not final)', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, gzip\r\n\r\n`, refusal: bad('final transfer coding is not chunked') },
-  { name: 'TE chunked then gzip on two lines', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n`, refusal: bad('final transfer coding is not chunked') },
-  { name: 'TE "gzip" alone', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n`, refusal: bad('final transfer coding is not chunked') },
-  { name: 'TE "identity"', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: identity\r\n\r\n`, refusal: bad('final transfer coding is not chunked') },
-  { name: 'TE "chunked, chunked"', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, chunked\r\n\r\n`, refusal: bad('chunked applied more than once') },
-  { name: 'TE chunked on two lines', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\ntransfer-encoding: Chunked\r\n\r\n`, refusal: bad('chunked applied more than once') },
-  { name: 'TE in HTTP/1.0', raw: `POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n`, refusal: bad('Transfer-Encoding in HTTP/1.0 request') },
-  { name: 'TE "chunked\\x0b"', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\u000b\r\n\r\n`, refusal: bad('control character in header block') },
-  { name: 'TE "chunked\\x00"', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\u0000\r\n\r\n`, refusal: bad('control character in header block') },
+  {
+    name: 'TE "chunked, gzip" (chunked not final)',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, gzip\r\n\r\n`,
+    refusal: bad('final transfer coding is not chunked'),
+  },
+  {
+    name: 'TE chunked then gzip on two lines',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n`,
+    refusal: bad('final transfer coding is not chunked'),
+  },
+  {
+    name: 'TE "gzip" alone',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n`,
+    refusal: bad('final transfer coding is not chunked'),
+  },
+  {
+    name: 'TE "identity"',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: identity\r\n\r\n`,
+    refusal: bad('final transfer coding is not chunked'),
+  },
+  {
+    name: 'TE "chunked, chunked"',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, chunked\r\n\r\n`,
+    refusal: bad('chunked applied more than once'),
+  },
+  {
+    name: 'TE chunked on two lines',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\ntransfer-encoding: Chunked\r\n\r\n`,
+    refusal: bad('chunked applied more than once'),
+  },
+  {
+    name: 'TE in HTTP/1.0',
+    raw: `POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    refusal: bad('Transfer-Encoding in HTTP/1.0 request'),
+  },
+  {
+    name: 'TE "chunked\\x0b"',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\u000b\r\n\r\n`,
+    refusal: bad('control character in header block'),
+  },
+  {
+    name: 'TE "chunked\\x00"',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\u0000\r\n\r\n`,
+    refusal: bad('control character in header block'),
+  },
   { name: 'TE "chunk ed"', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunk ed\r\n\r\n`, refusal: bad('invalid Transfer-Encoding') },
   { name: 'TE quoted', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: "chunked"\r\n\r\n`, refusal: bad('invalid Transfer-Encoding') },
   { name: 'TE "chunked,"', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked,\r\n\r\n`, refusal: bad('empty transfer coding') },
   { name: 'TE ", chunked"', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: , chunked\r\n\r\n`, refusal: bad('empty transfer coding') },
   { name: 'TE empty', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding:\r\n\r\n`, refusal: bad('empty transfer coding') },
-  { name: 'TE "xchunked"', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n`, refusal: bad('final transfer coding is not chunked') },
-  { name: 'TE unknown coding before chunked', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: foo, chunked\r\n\r\n`, refusal: { status: 501, reason: 'unsupported transfer coding' } },
-  { name: 'TE coding with a parameter', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked;q=1\r\n\r\n`, refusal: { status: 501, reason: 'transfer coding parameters not supported' } },
+  {
+    name: 'TE "xchunked"',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n`,
+    refusal: bad('final transfer coding is not chunked'),
+  },
+  {
+    name: 'TE unknown coding before chunked',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: foo, chunked\r\n\r\n`,
+    refusal: { status: 501, reason: 'unsupported transfer coding' },
+  },
+  {
+    name: 'TE coding with a parameter',
+    raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked;q=1\r\n\r\n`,
+    refusal: { status: 501, reason: 'transfer coding parameters not supported' },
+  },
 
   // Host
   { name: 'HTTP/1.1 without Host', raw: 'GET / HTTP/1.1\r\nX: y\r\n\r\n', refusal: bad('missing Host header') },
@@ -138,7 +250,11 @@ const cases: Case[] = [
   { name: 'Host with obs-text', raw: 'GET / HTTP/1.1\r\nHost: caf\u00e9\r\n\r\n', refusal: bad('invalid Host header') },
 
   // Connection
-  { name: 'Connection with a non-token', raw: `GET / HTTP/1.1\r\n${H}Connection: close;x\r\n\r\n`, refusal: bad('invalid Connection header') },
+  {
+    name: 'Connection with a non-token',
+    raw: `GET / HTTP/1.1\r\n${H}Connection: close;x\r\n\r\n`,
+    refusal: bad('invalid Connection header'),
+  },
 ];
 
 for (const c of cases) {
@@ -150,12 +266,24 @@ for (const c of cases) {
 test('request line over limits.requestLine → 414, header section over limits.headerSize or headerCount → 431', () => {
   const limits = { requestLine: 20, headerSize: 26, headerCount: 2 };
   assert.deepEqual(requestRefusal(`GET /1234567 HTTP/1.1\r\n${H}\r\n`, limits), { status: 414, reason: 'request line too long' });
-  assert.deepEqual(requestRefusal(`GET / HTTP/1.1\r\nHost: a\r\nX-Ab: 123456789\r\n\r\n`, limits), { status: 431, reason: 'header section too large' });
-  assert.deepEqual(requestRefusal(`GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\nY: 2\r\n\r\n`, limits), { status: 431, reason: 'too many header fields' });
+  assert.deepEqual(requestRefusal(`GET / HTTP/1.1\r\nHost: a\r\nX-Ab: 123456789\r\n\r\n`, limits), {
+    status: 431,
+    reason: 'header section too large',
+  });
+  assert.deepEqual(requestRefusal(`GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\nY: 2\r\n\r\n`, limits), {
+    status: 431,
+    reason: 'too many header fields',
+  });
   // With the defaults: an 8193-byte request line, a 32769-byte section, 101 fields.
   assert.deepEqual(requestRefusal(`GET /${'a'.repeat(8192 - 13)} HTTP/1.1\r\n${H}\r\n`), { status: 414, reason: 'request line too long' });
-  assert.deepEqual(requestRefusal(`GET / HTTP/1.1\r\n${H}X: ${'v'.repeat(32768)}\r\n\r\n`), { status: 431, reason: 'header section too large' });
-  assert.deepEqual(requestRefusal(`GET / HTTP/1.1\r\n${H}${'X: 1\r\n'.repeat(100)}\r\n`), { status: 431, reason: 'too many header fields' });
+  assert.deepEqual(requestRefusal(`GET / HTTP/1.1\r\n${H}X: ${'v'.repeat(32768)}\r\n\r\n`), {
+    status: 431,
+    reason: 'header section too large',
+  });
+  assert.deepEqual(requestRefusal(`GET / HTTP/1.1\r\n${H}${'X: 1\r\n'.repeat(100)}\r\n`), {
+    status: 431,
+    reason: 'too many header fields',
+  });
 });
 
 test('the parser refuses on its own too (bad structure reaching it without the scanner)', () => {

@@ -68,17 +68,35 @@ test('bad status lines are refused with 502', () => {
 
 test('header syntax errors in a response are 502s with the same reasons as for requests', () => {
   assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n'), { status: 502, reason: 'whitespace before colon' });
-  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n'), { status: 502, reason: 'obs-fold (header line starts with whitespace)' });
-  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nX{: a\r\n\r\n'), { status: 502, reason: 'invalid header name character' });
-  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n'), { status: 502, reason: 'conflicting Content-Length values' });
-  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n'), { status: 502, reason: 'invalid Content-Length' });
-  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n'), { status: 502, reason: 'chunked applied more than once' });
-  assert.deepEqual(responseRefusal('HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), { status: 502, reason: 'Transfer-Encoding in HTTP/1.0 response' });
-  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;x=1\r\n\r\n'), { status: 502, reason: 'transfer coding parameters not supported' });
-  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nX: 1\r\nY: 2\r\nZ: 3\r\n\r\n', { requestLine: 100, headerSize: 100, headerCount: 2 }), {
+  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n'), {
     status: 502,
-    reason: 'too many header fields',
+    reason: 'obs-fold (header line starts with whitespace)',
   });
+  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nX{: a\r\n\r\n'), { status: 502, reason: 'invalid header name character' });
+  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n'), {
+    status: 502,
+    reason: 'conflicting Content-Length values',
+  });
+  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n'), { status: 502, reason: 'invalid Content-Length' });
+  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n'), {
+    status: 502,
+    reason: 'chunked applied more than once',
+  });
+  assert.deepEqual(responseRefusal('HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), {
+    status: 502,
+    reason: 'Transfer-Encoding in HTTP/1.0 response',
+  });
+  assert.deepEqual(responseRefusal('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;x=1\r\n\r\n'), {
+    status: 502,
+    reason: 'transfer coding parameters not supported',
+  });
+  assert.deepEqual(
+    responseRefusal('HTTP/1.1 200 OK\r\nX: 1\r\nY: 2\r\nZ: 3\r\n\r\n', { requestLine: 100, headerSize: 100, headerCount: 2 }),
+    {
+      status: 502,
+      reason: 'too many header fields',
+    },
+  );
 });
 
 test('keep-alive and Connection tokens', () => {
@@ -136,7 +154,9 @@ test('body framing per RFC 9112 §6.3', () => {
 });
 
 test('101 Switching Protocols reports the Upgrade the server chose', () => {
-  const { head } = parseResponse('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n');
+  const { head } = parseResponse(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n',
+  );
   assert.equal(head.upgrade, 'websocket');
   assert.deepEqual(head.connectionTokens, ['upgrade']);
 });

@@ -5,7 +5,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bindListenHandle, BindError, closeHandle, handleAddress, handleInode, isTcpHandle, type TcpHandle } from '../../src/lib/node-handles.js';
+import {
+  bindListenHandle,
+  BindError,
+  closeHandle,
+  handleAddress,
+  handleInode,
+  isTcpHandle,
+  type TcpHandle,
+} from '../../src/lib/node-handles.js';
 import { canConnect } from '../helpers/net.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -131,7 +139,7 @@ test('one kernel socket shared by every worker; no loss when a worker stops acce
   const b = await startChild('B');
   await listen(a, handle);
   await listen(b, handle);
-  assert.deepEqual(listenInodes(port), [inode], 'exactly one LISTEN socket, the master\'s');
+  assert.deepEqual(listenInodes(port), [inode], "exactly one LISTEN socket, the master's");
 
   const seen = new Set<string>();
   for (let i = 0; i < 40 && seen.size < 2; i++) {

@@ -25,6 +25,9 @@ test('what a running worker cannot change in itself needs new processes', () => 
 });
 
 test('log.format alone is applied live; another log buffer needs new processes', () => {
-  assert.equal(chooseReloadKind(base, { ...base, hash: 'b', log: { target: 'stdout', format: 'combined' } } as Config, running).kind, 'live');
+  assert.equal(
+    chooseReloadKind(base, { ...base, hash: 'b', log: { target: 'stdout', format: 'combined' } } as Config, running).kind,
+    'live',
+  );
   assert.equal(chooseReloadKind(base, { ...base, hash: 'b', log: { target: 'stdout', buffer: 4096 } } as Config, running).kind, 'process');
 });

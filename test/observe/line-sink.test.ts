@@ -12,7 +12,10 @@ import { waitUntil } from '../helpers/wait.js';
 test('a write error (ENOSPC) is counted and reported, never silent', async () => {
   const reports: DropReport[] = [];
   const before = droppedLines.access;
-  const sink = new LineSink({ fd: openSync('/dev/full', 'w'), owned: true }, { name: 'access', maxBuffered: 1 << 20, report: (r) => reports.push(r) });
+  const sink = new LineSink(
+    { fd: openSync('/dev/full', 'w'), owned: true },
+    { name: 'access', maxBuffered: 1 << 20, report: (r) => reports.push(r) },
+  );
   for (let i = 0; i < 10; i++) sink.write(`line ${i}\n`);
   await waitUntil('a drop report', () => reports.length > 0, 5_000);
   assert.equal(reports[0]!.reason, 'ENOSPC');
@@ -24,7 +27,10 @@ test('past the bound, lines are dropped at once and reported at most once per pe
   const reports: DropReport[] = [];
   const before = droppedLines.operational;
   // /dev/full fails every write, but the bound is checked first: 100 bytes hold one line.
-  const sink = new LineSink({ fd: openSync('/dev/full', 'w'), owned: true }, { name: 'operational', maxBuffered: 100, reportEveryMs: 60_000, report: (r) => reports.push(r) });
+  const sink = new LineSink(
+    { fd: openSync('/dev/full', 'w'), owned: true },
+    { name: 'operational', maxBuffered: 100, reportEveryMs: 60_000, report: (r) => reports.push(r) },
+  );
   const line = 'x'.repeat(79) + '\n';
   assert.equal(sink.write(line), true);
   assert.equal(sink.write(line), false);
@@ -34,7 +40,10 @@ test('past the bound, lines are dropped at once and reported at most once per pe
   await waitUntil('every line counted', () => droppedLines.operational - before === 3, 5_000);
   assert.equal(reports.length, 1);
   sink.close(); // what is left unreported is reported at close
-  assert.equal(reports.reduce((n, r) => n + r.dropped, 0), 3);
+  assert.equal(
+    reports.reduce((n, r) => n + r.dropped, 0),
+    3,
+  );
 });
 
 test('end(): what was accepted is written before the file is closed; later lines are counted, not written', async () => {
@@ -57,7 +66,10 @@ test('end(): what was accepted is written before the file is closed; later lines
     };
     await waitUntil('the file closed', () => fdTarget() !== file, 5_000);
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-    assert.deepEqual(lines, Array.from({ length: 200 }, (_, i) => `line ${i}`));
+    assert.deepEqual(
+      lines,
+      Array.from({ length: 200 }, (_, i) => `line ${i}`),
+    );
     assert.equal(droppedLines.access - before, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });

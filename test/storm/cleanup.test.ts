@@ -45,7 +45,11 @@ function related(root: number, tag: string | undefined): Proc[] {
   return out;
 }
 
-async function interruptMidRun(args: string[], ready: (procs: Proc[]) => boolean, tag?: string): Promise<{ code: number | string; seen: Proc[]; report: StormReport }> {
+async function interruptMidRun(
+  args: string[],
+  ready: (procs: Proc[]) => boolean,
+  tag?: string,
+): Promise<{ code: number | string; seen: Proc[]; report: StormReport }> {
   const storm = handoff(['storm', ...args, '--json']);
   const seen = new Map<number, Proc>();
   await waitUntil(
@@ -64,27 +68,59 @@ async function interruptMidRun(args: string[], ready: (procs: Proc[]) => boolean
 }
 
 test('SIGINT in the middle of a storm against handoff: master and every worker are gone when storm exits (130)', async () => {
-  const generations = (procs: Proc[]) => new Set(procs.map((p) => /--generation (\d+)/.exec(p.command)?.[1]).filter((g) => g !== undefined));
+  const generations = (procs: Proc[]) =>
+    new Set(procs.map((p) => /--generation (\d+)/.exec(p.command)?.[1]).filter((g) => g !== undefined));
   const { code, seen, report } = await interruptMidRun(
-    ['-f', fixture('handoff.yaml'), '--restart', '--config-next', fixture('handoff-next.yaml'), '--interval', '200ms', '--reloads', '1000', '--rate', '20'],
+    [
+      '-f',
+      fixture('handoff.yaml'),
+      '--restart',
+      '--config-next',
+      fixture('handoff-next.yaml'),
+      '--interval',
+      '200ms',
+      '--reloads',
+      '1000',
+      '--rate',
+      '20',
+    ],
     // under way: the master runs and workers of at least two generations were seen
-    (procs) => procs.some((p) => / start -f /.test(p.command)) && generations(procs).size >= 2 && procs.filter((p) => /--generation/.test(p.command)).length >= 2,
+    (procs) =>
+      procs.some((p) => / start -f /.test(p.command)) &&
+      generations(procs).size >= 2 &&
+      procs.filter((p) => /--generation/.test(p.command)).length >= 2,
   );
   assert.equal(code, 130);
   assert.equal(report.interrupted, true);
   assert.equal(report.verdict, 'interrupted');
-  assert.ok(seen.some((p) => / start -f /.test(p.command)), JSON.stringify(seen));
-  assert.ok(seen.some((p) => /worker\/main\.js/.test(p.command)), JSON.stringify(seen));
-  for (const p of [...seen, ...report.processes.seen]) assert.equal(running(p), false, `pid ${p.pid} (${p.command}) still running after storm exited`);
+  assert.ok(
+    seen.some((p) => / start -f /.test(p.command)),
+    JSON.stringify(seen),
+  );
+  assert.ok(
+    seen.some((p) => /worker\/main\.js/.test(p.command)),
+    JSON.stringify(seen),
+  );
+  for (const p of [...seen, ...report.processes.seen])
+    assert.equal(running(p), false, `pid ${p.pid} (${p.command}) still running after storm exited`);
 });
 
-test('SIGINT in the middle of a storm against daemonizing processes: every daemon is gone when storm exits', { skip: skipWithoutPython }, async () => {
+test('SIGINT in the middle of a storm against daemonizing processes: every daemon is gone when storm exits', {
+  skip: skipWithoutPython,
+}, async () => {
   const tag = `storm-cleanup-${process.pid}-${Date.now()}`;
-  const args = brokenProxyArgs(['--interval', '200ms', '--reloads', '1000', '--rate', '20']).map((a) => (a.endsWith('{config} --detach') ? `${a} ${tag}` : a));
-  const { code, seen, report } = await interruptMidRun(args, (procs) => procs.filter((p) => p.command.includes(tag) && p.command.startsWith(python!)).length >= 3, tag);
+  const args = brokenProxyArgs(['--interval', '200ms', '--reloads', '1000', '--rate', '20']).map((a) =>
+    a.endsWith('{config} --detach') ? `${a} ${tag}` : a,
+  );
+  const { code, seen, report } = await interruptMidRun(
+    args,
+    (procs) => procs.filter((p) => p.command.includes(tag) && p.command.startsWith(python!)).length >= 3,
+    tag,
+  );
   assert.equal(code, 130);
   assert.equal(report.interrupted, true);
   const daemons = seen.filter((p) => p.command.includes(tag));
   assert.ok(daemons.length >= 3, JSON.stringify(seen));
-  for (const p of [...seen, ...report.processes.seen]) assert.equal(running(p), false, `pid ${p.pid} (${p.command}) still running after storm exited`);
+  for (const p of [...seen, ...report.processes.seen])
+    assert.equal(running(p), false, `pid ${p.pid} (${p.command}) still running after storm exited`);
 });

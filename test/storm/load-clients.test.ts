@@ -19,7 +19,8 @@ type Behaviour = (n: number, socket: net.Socket) => void;
 const servers: net.Server[] = [];
 after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
 
-const ok = (socket: net.Socket, server = 'a', extra = '') => socket.write(`HTTP/1.1 200 OK\r\nX-Server: ${server}\r\nContent-Length: 2\r\n${extra}\r\nok`);
+const ok = (socket: net.Socket, server = 'a', extra = '') =>
+  socket.write(`HTTP/1.1 200 OK\r\nX-Server: ${server}\r\nContent-Length: 2\r\n${extra}\r\nok`);
 
 /** A server that calls behave(n) for the n-th request (from 1) it receives, over all connections. */
 async function rawServer(behave: Behaviour): Promise<{ port: number; requests: () => number }> {

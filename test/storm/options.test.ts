@@ -12,7 +12,16 @@ test('defaults for handoff: 10 reloads a second apart, 2+2+1 clients, 5 s timeou
 });
 
 test('a command target: reload by signal, routes, backends, durations', () => {
-  const o = stormOptions({ start: 'nginx', 'reload-signal': 'hup', 'pid-file': '{dir}/n.pid', frontend: ['127.0.0.1:${port.web}'], route: ['a.test=a+a2'], backend: ['x=127.0.0.1:9000'], duration: '5s', interval: '100ms' });
+  const o = stormOptions({
+    start: 'nginx',
+    'reload-signal': 'hup',
+    'pid-file': '{dir}/n.pid',
+    frontend: ['127.0.0.1:${port.web}'],
+    route: ['a.test=a+a2'],
+    backend: ['x=127.0.0.1:9000'],
+    duration: '5s',
+    interval: '100ms',
+  });
   assert.equal(o.target.kind, 'command');
   assert.deepEqual(o.target.kind === 'command' && o.target.reload, { signal: 'SIGHUP', pidFile: '{dir}/n.pid' });
   assert.deepEqual(o.routes, [{ host: 'a.test', backends: ['a', 'a2'] }]);
@@ -34,7 +43,12 @@ test('usage errors say what is wrong', () => {
     [{ file: 'h', keepalive: '0', fresh: '0', websocket: '0' }, /no clients/],
     [{ file: 'h', route: ['nohost'] }, /--route/],
   ];
-  for (const [values, re] of bad) assert.throws(() => stormOptions(values), (err: Error) => err instanceof StormUsageError && re.test(err.message), JSON.stringify(values));
+  for (const [values, re] of bad)
+    assert.throws(
+      () => stormOptions(values),
+      (err: Error) => err instanceof StormUsageError && re.test(err.message),
+      JSON.stringify(values),
+    );
 });
 
 test('only loopback addresses', () => {

@@ -12,7 +12,26 @@ after(() => stopAll());
 
 // HAProxy and nginx reload on a signal with no word of when they are done: the probes wait
 // long enough for a reload to finish on a loaded machine (the test files run two at a time).
-const common = ['--frontend', '127.0.0.1:${port.web}', '--route', 'a.storm.test=a', '--probe-host', 'new.storm.test', '--probe-after', '3s', '--interval', '200ms', '--reloads', '5', '--rate', '50', '--probe', '10', '--drain-deadline', '5s'];
+const common = [
+  '--frontend',
+  '127.0.0.1:${port.web}',
+  '--route',
+  'a.storm.test=a',
+  '--probe-host',
+  'new.storm.test',
+  '--probe-after',
+  '3s',
+  '--interval',
+  '200ms',
+  '--reloads',
+  '5',
+  '--rate',
+  '50',
+  '--probe',
+  '10',
+  '--drain-deadline',
+  '5s',
+];
 
 async function check(args: string[]): Promise<void> {
   const { code, report, stderr } = await stormJson(args);
@@ -27,17 +46,36 @@ async function check(args: string[]): Promise<void> {
   for (const p of report.processes.seen) assert.equal(running(p), false, `pid ${p.pid} still running`);
 }
 
-test('HAProxy in master-worker mode, reloaded by SIGUSR2', { skip: existsSync('/usr/sbin/haproxy') ? false : 'haproxy is not installed' }, async () => {
-  await check(['--config', fixture('haproxy.cfg'), '--config-next', fixture('haproxy-next.cfg'), '--start', '/usr/sbin/haproxy -W -db -f {config} -p {pidfile}', '--reload-signal', 'USR2', '--pid-file', '{pidfile}', ...common]);
+test('HAProxy in master-worker mode, reloaded by SIGUSR2', {
+  skip: existsSync('/usr/sbin/haproxy') ? false : 'haproxy is not installed',
+}, async () => {
+  await check([
+    '--config',
+    fixture('haproxy.cfg'),
+    '--config-next',
+    fixture('haproxy-next.cfg'),
+    '--start',
+    '/usr/sbin/haproxy -W -db -f {config} -p {pidfile}',
+    '--reload-signal',
+    'USR2',
+    '--pid-file',
+    '{pidfile}',
+    ...common,
+  ]);
 });
 
 test('nginx, reloaded by SIGHUP', { skip: existsSync('/usr/sbin/nginx') ? false : 'nginx is not installed' }, async () => {
   await check([
-    '--config', fixture('nginx.conf'),
-    '--config-next', fixture('nginx-next.conf'),
-    '--start', "/usr/sbin/nginx -p {dir} -c {config} -e {dir}/nginx-error.log -g 'daemon off;'",
-    '--reload-signal', 'HUP',
-    '--pid-file', '${storm.dir}/nginx.pid',
+    '--config',
+    fixture('nginx.conf'),
+    '--config-next',
+    fixture('nginx-next.conf'),
+    '--start',
+    "/usr/sbin/nginx -p {dir} -c {config} -e {dir}/nginx-error.log -g 'daemon off;'",
+    '--reload-signal',
+    'HUP',
+    '--pid-file',
+    '${storm.dir}/nginx.pid',
     ...common,
   ]);
 });

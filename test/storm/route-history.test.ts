@@ -15,7 +15,12 @@ test('around a switch either config may answer; after the reload returned only t
 });
 
 test('a failed switch never counts; null means not checked', () => {
-  const h = new RouteHistory(new Map<string, ReadonlySet<string> | null>([['k', new Set(['a'])], ['free', null]]));
+  const h = new RouteHistory(
+    new Map<string, ReadonlySet<string> | null>([
+      ['k', new Set(['a'])],
+      ['free', null],
+    ]),
+  );
   h.switchTo(new Map([['k', new Set(['b'])]]), 100).failed();
   assert.deepEqual(sorted(h.allowed('k', 200, 300)), ['a']);
   assert.equal(h.allowed('free', 0, 1), null);

@@ -21,7 +21,8 @@ function template(name: string, text: string): string {
   return file;
 }
 
-const config = (bind: string) => `frontends:\n  web:\n    bind: "${bind}"\n    default_backend: a\nbackends:\n  a:\n    servers: [{ name: a1, address: "\${backend.a}" }]\n`;
+const config = (bind: string) =>
+  `frontends:\n  web:\n    bind: "${bind}"\n    default_backend: a\nbackends:\n  a:\n    servers: [{ name: a1, address: "\${backend.a}" }]\n`;
 
 test('a template handoff rejects: exit 2 with file:line:col', async () => {
   const file = template('bad.yaml', config('127.0.0.1:${port.web}').replace('default_backend: a', 'default_backend: nope'));
@@ -36,7 +37,13 @@ test('a frontend that is not loopback, an unknown placeholder: exit 2', async ()
   const wild = await handoffRun(['storm', '-f', template('wild.yaml', config('0.0.0.0:${port.web}')), '--reloads', '1']);
   assert.equal(wild.code, 2);
   assert.match(wild.stderr, /0\.0\.0\.0:\d+ is not a loopback address/);
-  const typo = await handoffRun(['storm', '-f', template('typo.yaml', config('127.0.0.1:${prot.web}'.replace('prot', 'storm'))), '--reloads', '1']);
+  const typo = await handoffRun([
+    'storm',
+    '-f',
+    template('typo.yaml', config('127.0.0.1:${prot.web}'.replace('prot', 'storm'))),
+    '--reloads',
+    '1',
+  ]);
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /unknown placeholder \$\{storm\.web\}/);
   const remote = await handoffRun(['storm', '--start', 'true', '--reload', 'true', '--frontend', '192.0.2.1:80']);

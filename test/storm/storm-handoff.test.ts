@@ -12,15 +12,24 @@ after(() => stopAll());
 
 test('a short storm against handoff: zero failures, one listener per address, the new route serves every probe, exit 0', async () => {
   const { code, report, stderr } = await stormJson([
-    '-f', fixture('handoff.yaml'),
-    '--config-next', fixture('handoff-next.yaml'),
-    '--interval', '200ms',
-    '--reloads', '6',
-    '--keepalive', '2',
-    '--fresh', '2',
-    '--websocket', '2',
-    '--rate', '50',
-    '--probe', '20',
+    '-f',
+    fixture('handoff.yaml'),
+    '--config-next',
+    fixture('handoff-next.yaml'),
+    '--interval',
+    '200ms',
+    '--reloads',
+    '6',
+    '--keepalive',
+    '2',
+    '--fresh',
+    '2',
+    '--websocket',
+    '2',
+    '--rate',
+    '50',
+    '--probe',
+    '20',
   ]);
   const why = summary(report, stderr);
   assert.ok(report, why);
@@ -55,8 +64,14 @@ test('a short storm against handoff: zero failures, one listener per address, th
   assert.deepEqual(report.processes.leftovers, []);
   assert.deepEqual(report.processes.killed, [], 'handoff stopped on SIGTERM by itself');
   const seen = report.processes.seen;
-  assert.ok(seen.some((p) => / start -f /.test(p.command)), 'the master was tracked');
-  assert.ok(seen.some((p) => /worker\/main\.js --generation/.test(p.command)), 'workers were tracked');
+  assert.ok(
+    seen.some((p) => / start -f /.test(p.command)),
+    'the master was tracked',
+  );
+  assert.ok(
+    seen.some((p) => /worker\/main\.js --generation/.test(p.command)),
+    'workers were tracked',
+  );
   // storm's own clean-up: nothing it started outlives it
   for (const p of seen) assert.equal(running(p), false, `pid ${p.pid} (${p.command}) still running`);
 });

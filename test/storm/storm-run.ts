@@ -10,7 +10,10 @@ import type { StormReport } from '../../src/storm/types.js';
 export const fixture = (name: string) => join(repoRoot, 'test', 'storm', 'fixtures', name);
 
 /** `handoff storm ARGS --json`; the parsed report (when there is one) and the exit code. */
-export async function stormJson(args: string[], timeoutMs = 120_000): Promise<{ code: number | string; report: StormReport | undefined; stderr: string; stdout: string }> {
+export async function stormJson(
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number | string; report: StormReport | undefined; stderr: string; stdout: string }> {
   const r = await handoffRun(['storm', ...args, '--json'], { timeoutMs });
   let report: StormReport | undefined;
   try {
@@ -32,22 +35,43 @@ export function running(p: { pid: number; command: string }): boolean {
 /** A short dump for assertion messages. */
 export function summary(r: StormReport | undefined, stderr = ''): string {
   if (!r) return `no report; stderr: ${stderr}`;
-  return JSON.stringify({ verdict: r.verdict, problems: r.problems, failures: r.failures, reloads: r.reloads.list.filter((x) => !x.ok), probe: r.probe, listeners: r.listeners, leftovers: r.processes.leftovers }, null, 1);
+  return JSON.stringify(
+    {
+      verdict: r.verdict,
+      problems: r.problems,
+      failures: r.failures,
+      reloads: r.reloads.list.filter((x) => !x.ok),
+      probe: r.probe,
+      listeners: r.listeners,
+      leftovers: r.processes.leftovers,
+    },
+    null,
+    1,
+  );
 }
 
 /** storm arguments for the broken SO_REUSEPORT proxy (fixtures/reuseport-proxy.py), daemonizing on start and on every reload. */
 export function brokenProxyArgs(extra: string[] = []): string[] {
   const proxy = `${python} ${fixture('reuseport-proxy.py')} {config} --detach`;
   return [
-    '--config', fixture('reuseport-proxy.json'),
-    '--config-next', fixture('reuseport-proxy-next.json'),
-    '--start', proxy,
-    '--reload', proxy,
-    '--frontend', '127.0.0.1:${port.web}',
-    '--route', 'a.storm.test=a',
-    '--probe-host', 'new.storm.test',
-    '--drain-deadline', '1s',
-    '--websocket', '0',
+    '--config',
+    fixture('reuseport-proxy.json'),
+    '--config-next',
+    fixture('reuseport-proxy-next.json'),
+    '--start',
+    proxy,
+    '--reload',
+    proxy,
+    '--frontend',
+    '127.0.0.1:${port.web}',
+    '--route',
+    'a.storm.test=a',
+    '--probe-host',
+    'new.storm.test',
+    '--drain-deadline',
+    '1s',
+    '--websocket',
+    '0',
     ...extra,
   ];
 }

@@ -19,7 +19,11 @@ test('placeholders: backend and port names found, storm.* and handoff variables 
 });
 
 test('render: addresses (IPv6 in brackets), ports, folders; handoff variables untouched', () => {
-  const out = renderTemplate('${backend.a} ${backend.v6} ${backend.a.port} 127.0.0.1:${port.web} ${storm.dir} ${storm.template-dir} ${server} ${generation}', values, 't');
+  const out = renderTemplate(
+    '${backend.a} ${backend.v6} ${backend.a.port} 127.0.0.1:${port.web} ${storm.dir} ${storm.template-dir} ${server} ${generation}',
+    values,
+    't',
+  );
   assert.equal(out, '127.0.0.1:9001 [::1]:9002 9001 127.0.0.1:18080 /tmp/w /etc/t ${server} ${generation}');
 });
 
@@ -30,6 +34,10 @@ test('render: an unknown name is an error that names it', () => {
 });
 
 test('commands: {config} {dir} {pidfile} as well', () => {
-  const cmd = renderCommand('haproxy -f {config} -p {pidfile} -sf $(cat {pidfile}) -C {dir} # ${port.web}', { ...values, config: '/tmp/w/c.cfg', pidFile: '/tmp/w/t.pid' }, '--reload');
+  const cmd = renderCommand(
+    'haproxy -f {config} -p {pidfile} -sf $(cat {pidfile}) -C {dir} # ${port.web}',
+    { ...values, config: '/tmp/w/c.cfg', pidFile: '/tmp/w/t.pid' },
+    '--reload',
+  );
   assert.equal(cmd, 'haproxy -f /tmp/w/c.cfg -p /tmp/w/t.pid -sf $(cat /tmp/w/t.pid) -C /tmp/w # 18080');
 });

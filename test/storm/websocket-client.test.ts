@@ -15,7 +15,9 @@ import { waitUntil } from '../helpers/wait.js';
 const servers: WebSocketServer[] = [];
 after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
 
-async function server(onMessage: (text: string, n: number, socket: import('ws').WebSocket) => void): Promise<{ port: number; messages: () => number }> {
+async function server(
+  onMessage: (text: string, n: number, socket: import('ws').WebSocket) => void,
+): Promise<{ port: number; messages: () => number }> {
   let n = 0;
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   servers.push(wss);
@@ -30,7 +32,9 @@ async function run(port: number, until: (tally: LoadTally) => boolean): Promise<
   const tally = new LoadTally(new RouteHistory(new Map([[target.key, new Set(['a'])]])));
   const stop = new AbortController();
   const t0 = performance.now();
-  const client = runWebSocketClient({ now: () => performance.now() - t0, tally, timeoutMs: 2000, rate: 0, signal: stop.signal }, 0, [target]);
+  const client = runWebSocketClient({ now: () => performance.now() - t0, tally, timeoutMs: 2000, rate: 0, signal: stop.signal }, 0, [
+    target,
+  ]);
   await waitUntil('the client to get far enough', () => until(tally), 10_000);
   stop.abort();
   await client;

@@ -46,4 +46,3 @@ export class LeastConnBalancer implements Balancer {
     yield* byLoad(this.tiers.current(), exclude, first);
   }
 }
-

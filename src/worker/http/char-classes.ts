@@ -34,7 +34,9 @@ export const TARGET = table((c) => c > 0x20 && c < 0x7f && c !== 0x23);
 export const REG_NAME = table((c) => isAlnum(c) || oneOf("-._~!$&'()*+,;=")(c));
 
 /** qdtext of a quoted-string (RFC 9110 §5.6.4): HTAB, SP, VCHAR but '"' and "\", obs-text. */
-export const QDTEXT = table((c) => c === 0x09 || c === 0x20 || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80);
+export const QDTEXT = table(
+  (c) => c === 0x09 || c === 0x20 || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80,
+);
 
 /** Value of a hex digit, 255 for any other byte. */
 export const HEX_VALUE = (() => {

@@ -94,7 +94,8 @@ export class HeadScanner {
         if (i - lineStart > limits.requestLine) throw startLineTooLong(kind);
         // HTTP/0.9 (`GET /` and nothing else) has no header section to wait for: without
         // this, the connection would wait for one until http-request times out.
-        if (kind === 'request' && spacesIn(buf, lineStart, i) < 2) throw new HttpParseError(kind, 400, 'malformed request line (no HTTP version: HTTP/0.9 is not served)');
+        if (kind === 'request' && spacesIn(buf, lineStart, i) < 2)
+          throw new HttpParseError(kind, 400, 'malformed request line (no HTTP version: HTTP/0.9 is not served)');
         phase = FIELDS;
         this.fieldsStart = i + 2 - start;
       } else {
@@ -112,7 +113,8 @@ export class HeadScanner {
     this.phase = phase;
     // The line or section in progress may already be too long: refuse it now, not at its end.
     if (phase === START_LINE && i - lineStart > limits.requestLine) throw startLineTooLong(kind);
-    if (phase === FIELDS && i - (start + this.fieldsStart) > limits.headerSize) throw new HttpParseError(kind, 431, 'header section too large');
+    if (phase === FIELDS && i - (start + this.fieldsStart) > limits.headerSize)
+      throw new HttpParseError(kind, 431, 'header section too large');
     return -1;
   }
 }

@@ -185,8 +185,14 @@ function requestVersion(buf: Buffer, i: number, lineEnd: number): 0 | 1 {
   const minor = buf[i + 7] - 0x30;
   if (
     lineEnd - i !== 8 ||
-    buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 || buf[i + 4] !== SLASH ||
-    buf[i + 6] !== 0x2e || !(major >= 0 && major <= 9) || !(minor >= 0 && minor <= 9)
+    buf[i] !== 0x48 ||
+    buf[i + 1] !== 0x54 ||
+    buf[i + 2] !== 0x54 ||
+    buf[i + 3] !== 0x50 ||
+    buf[i + 4] !== SLASH ||
+    buf[i + 6] !== 0x2e ||
+    !(major >= 0 && major <= 9) ||
+    !(minor >= 0 && minor <= 9)
   ) {
     // A space here means a third space in the line: the line's shape is wrong, not the version.
     const space = buf.indexOf(SP, i);
@@ -199,7 +205,8 @@ function requestVersion(buf: Buffer, i: number, lineEnd: number): 0 | 1 {
 /** The common methods as shared constants: one string allocation less per request. */
 function methodString(buf: Buffer, start: number, end: number, text: string): string {
   if (end - start === 3 && buf[start] === 0x47 && buf[start + 1] === 0x45 && buf[start + 2] === 0x54) return 'GET';
-  if (end - start === 4 && buf[start] === 0x50 && buf[start + 1] === 0x4f && buf[start + 2] === 0x53 && buf[start + 3] === 0x54) return 'POST';
+  if (end - start === 4 && buf[start] === 0x50 && buf[start + 1] === 0x4f && buf[start + 2] === 0x53 && buf[start + 3] === 0x54)
+    return 'POST';
   return text.slice(0, end - start);
 }
 
@@ -223,7 +230,12 @@ function isAuthority(s: string, i: number, end: number, portRequired: boolean): 
       const c = s.charCodeAt(hostEnd);
       if (c < 0x80 && REG_NAME[c] === 1) {
         hostEnd++;
-      } else if (c === PERCENT && hostEnd + 2 < end && HEX_VALUE[s.charCodeAt(hostEnd + 1) & 0xff] !== 255 && HEX_VALUE[s.charCodeAt(hostEnd + 2) & 0xff] !== 255) {
+      } else if (
+        c === PERCENT &&
+        hostEnd + 2 < end &&
+        HEX_VALUE[s.charCodeAt(hostEnd + 1) & 0xff] !== 255 &&
+        HEX_VALUE[s.charCodeAt(hostEnd + 2) & 0xff] !== 255
+      ) {
         hostEnd += 3;
       } else {
         break;

@@ -62,8 +62,15 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, limit
   const minor = buf[start + 7] - 0x30;
   if (
     lineEnd - start < 12 ||
-    buf[start] !== 0x48 || buf[start + 1] !== 0x54 || buf[start + 2] !== 0x54 || buf[start + 3] !== 0x50 || buf[start + 4] !== 0x2f ||
-    buf[start + 6] !== 0x2e || !(major >= 0 && major <= 9) || !(minor >= 0 && minor <= 9) || buf[start + 8] !== SP
+    buf[start] !== 0x48 ||
+    buf[start + 1] !== 0x54 ||
+    buf[start + 2] !== 0x54 ||
+    buf[start + 3] !== 0x50 ||
+    buf[start + 4] !== 0x2f ||
+    buf[start + 6] !== 0x2e ||
+    !(major >= 0 && major <= 9) ||
+    !(minor >= 0 && minor <= 9) ||
+    buf[start + 8] !== SP
   ) {
     throw new HttpParseError('response', 502, 'malformed status line');
   }

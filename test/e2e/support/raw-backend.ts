@@ -75,10 +75,11 @@ export async function startRawBackend(handler: RawHandler = () => ok()): Promise
       return Buffer.concat(log).subarray(mark);
     },
     handler,
-    close: () => new Promise((resolve) => {
-      for (const c of connections) c.socket.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of connections) c.socket.destroy();
+        server.close(() => resolve());
+      }),
   };
   const server = net.createServer({ allowHalfOpen: false }, (socket) => {
     const chunks: Buffer[] = [];

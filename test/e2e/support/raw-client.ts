@@ -89,7 +89,9 @@ export class RawClient {
           resolve(r);
         } else if (this.closed) {
           done();
-          reject(new Error(`connection closed before a complete response; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`));
+          reject(
+            new Error(`connection closed before a complete response; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`),
+          );
         }
       };
       const timer = setTimeout(() => {

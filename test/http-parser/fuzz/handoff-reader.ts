@@ -34,7 +34,11 @@ export function readRequests(buf: Buffer): StreamReading {
       if (end === -1) return { accepted, end: 'incomplete' };
       const head = parseRequestHead(buf, pos + scanner.skipped, end, DEFAULT_PARSE_LIMITS);
       const lengths = head.headers.flatMap((v, i) => (i % 2 === 0 && v.toLowerCase() === 'content-length' ? [head.headers[i + 1]!] : []));
-      accepted.push({ method: head.method, target: head.target, repeatedContentLength: lengths.length > 1 || lengths.some((v) => v.includes(',')) });
+      accepted.push({
+        method: head.method,
+        target: head.target,
+        repeatedContentLength: lengths.length > 1 || lengths.some((v) => v.includes(',')),
+      });
       pos = end;
       if (head.chunked) {
         const tracker = new ChunkedTracker('request', DEFAULT_PARSE_LIMITS);

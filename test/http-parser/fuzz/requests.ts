@@ -8,24 +8,84 @@ import fc from 'fast-check';
 const EOL = fc.constantFrom('\r\n', '\r\n', '\r\n', '\r\n', '\n', '\r', '\r\r\n');
 // Methods llhttp knows (it refuses a token it does not know, e.g. "get", which handoff accepts: not a boundary question).
 const METHOD = fc.constantFrom('GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'G ET', 'GET\t', '', 'PO\x00ST');
-const TARGET = fc.constantFrom('/', '/a/b?c=d', '/%2F..', 'http://h.example/x', 'http://h.example', '*', '', '/ /', '/\x7f', 'h.example:80', '//x');
-const VERSION = fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/1.2', 'HTTP/2.0', 'http/1.1', 'HTTP/1.1 ', 'HTTP/01.1', '');
+const TARGET = fc.constantFrom(
+  '/',
+  '/a/b?c=d',
+  '/%2F..',
+  'http://h.example/x',
+  'http://h.example',
+  '*',
+  '',
+  '/ /',
+  '/\x7f',
+  'h.example:80',
+  '//x',
+);
+const VERSION = fc.constantFrom(
+  'HTTP/1.1',
+  'HTTP/1.1',
+  'HTTP/1.1',
+  'HTTP/1.0',
+  'HTTP/1.2',
+  'HTTP/2.0',
+  'http/1.1',
+  'HTTP/1.1 ',
+  'HTTP/01.1',
+  '',
+);
 const SEP = fc.constantFrom(': ', ': ', ':', ' : ', ':\t', ': \t');
 const CL_VALUE = fc.constantFrom('0', '3', '5', '10', '+5', '-1', ' 5', '5 ', '5,5', '5, 6', '0x5', '05', '99999999999999999999', '');
-const TE_VALUE = fc.constantFrom('chunked', 'chunked', 'CHUNKED', ' chunked', 'chunked ', 'gzip, chunked', 'chunked, gzip', 'chunked, chunked', 'identity', 'x-chunked', 'chunked;q=1', '\tchunked', 'chunk\x0bed');
+const TE_VALUE = fc.constantFrom(
+  'chunked',
+  'chunked',
+  'CHUNKED',
+  ' chunked',
+  'chunked ',
+  'gzip, chunked',
+  'chunked, gzip',
+  'chunked, chunked',
+  'identity',
+  'x-chunked',
+  'chunked;q=1',
+  '\tchunked',
+  'chunk\x0bed',
+);
 const HOST_VALUE = fc.constantFrom('h.example', 'h.example', 'h.example:8080', '', 'a b', 'h.example, other', '[::1]', 'x@h');
 
 const field: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(SEP, CL_VALUE).map(([s, v]) => `Content-Length${s}${v}`) },
   { weight: 4, arbitrary: fc.tuple(SEP, TE_VALUE).map(([s, v]) => `Transfer-Encoding${s}${v}`) },
   { weight: 3, arbitrary: fc.tuple(SEP, HOST_VALUE).map(([s, v]) => `Host${s}${v}`) },
-  { weight: 2, arbitrary: fc.constantFrom('Connection: close', 'Connection: keep-alive', 'Connection: close, keep-alive', 'Expect: 100-continue', 'X-A: b', ' X-Folded: x', 'X-B:  y ', 'Content-Length : 5', 'Transfer-Encoding : chunked', 'X\x00: y', 'X-Obs: a\r\n b', 'Bad Name: x') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'Connection: close',
+      'Connection: keep-alive',
+      'Connection: close, keep-alive',
+      'Expect: 100-continue',
+      'X-A: b',
+      ' X-Folded: x',
+      'X-B:  y ',
+      'Content-Length : 5',
+      'Transfer-Encoding : chunked',
+      'X\x00: y',
+      'X-Obs: a\r\n b',
+      'Bad Name: x',
+    ),
+  },
 );
 
 /** A chunked body: sizes, extensions, trailers; sometimes wrong. */
 const chunkedBody: fc.Arbitrary<string> = fc
   .tuple(
-    fc.array(fc.tuple(fc.constantFrom('3', '5', 'a', 'A', '0003', '-1', '3;ext=1', '3 ', ' 3', 'ffffffffffffffffff', '3;\x00', ''), fc.constantFrom('abc', 'abcde', 'x', '0123456789'), EOL), { maxLength: 3 }),
+    fc.array(
+      fc.tuple(
+        fc.constantFrom('3', '5', 'a', 'A', '0003', '-1', '3;ext=1', '3 ', ' 3', 'ffffffffffffffffff', '3;\x00', ''),
+        fc.constantFrom('abc', 'abcde', 'x', '0123456789'),
+        EOL,
+      ),
+      { maxLength: 3 },
+    ),
     fc.constantFrom('0\r\n\r\n', '0\r\n\r\n', '0\r\nX-T: v\r\n\r\n', '0\r\n', '0;x\r\n\r\n', '0\n\n', '00\r\n\r\n'),
   )
   .map(([chunks, last]) => chunks.map(([size, data, eol]) => `${size}${eol}${data}\r\n`).join('') + last);
@@ -48,7 +108,22 @@ export const request: fc.Arbitrary<string> = fc
     return lines.join(eol) + eol + '\r\n' + body;
   });
 
-const MUTATION_BYTES = ['\r', '\n', '\r\n', ' ', '\t', '\x00', '\x7f', ':', '0', 'chunked', '\r\n\r\n', 'Content-Length: 3\r\n', 'Transfer-Encoding: chunked\r\n', '\xff'];
+const MUTATION_BYTES = [
+  '\r',
+  '\n',
+  '\r\n',
+  ' ',
+  '\t',
+  '\x00',
+  '\x7f',
+  ':',
+  '0',
+  'chunked',
+  '\r\n\r\n',
+  'Content-Length: 3\r\n',
+  'Transfer-Encoding: chunked\r\n',
+  '\xff',
+];
 
 /** A stream of 1-3 requests, then a few byte-level mutations (insertions and deletions). */
 export const requestStream: fc.Arbitrary<Buffer> = fc
