@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const filter = filterFrom(values);
-    let snapshot;
+    let snapshot: Awaited<ReturnType<typeof collectSnapshot>>;
     try {
       snapshot = await collectSnapshot({ filter, ...(values.proc === undefined ? {} : { procRoot: values.proc }) });
     } catch (err) {
@@ -67,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       throw err;
     }
     const findings = diagnose(snapshot);
-    process.stdout.write(values.json ? JSON.stringify(toJson(snapshot, findings), null, 2) + '\n' : renderText(snapshot, findings));
+    process.stdout.write(values.json ? `${JSON.stringify(toJson(snapshot, findings), null, 2)}\n` : renderText(snapshot, findings));
     return verdict(findings) === 'problem' ? 1 : 0;
   });
 }

@@ -59,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values.port === undefined) throw new UsageError('--port is required (0 picks a free port)');
     // Listen for signals before binding: a stop that arrives early still exits cleanly.
     const signal = stopSignal();
-    let server;
+    let server: Awaited<ReturnType<typeof startEchoServer>>;
     try {
       server = await startEchoServer({
         port: parsePort(values.port),

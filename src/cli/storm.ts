@@ -93,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(HELP);
       return 0;
     }
-    let options;
+    let options: ReturnType<typeof stormOptions>;
     try {
       options = stormOptions(values);
     } catch (err) {
@@ -116,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       const report = await runStorm(options, interrupt.signal, progress ? { onProgress: (p) => progress.update(p) } : {});
       progress?.clear();
-      process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : renderText(report));
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
       if (received) return 128 + (received === 'SIGINT' ? 2 : 15);
       return report.verdict === 'ok' ? 0 : 1;
     } catch (err) {

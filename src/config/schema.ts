@@ -22,6 +22,7 @@ const mapping = (properties: Record<string, Schema>, required: string[] = []): S
 const oneOrList = (item: Schema, expected: string): Schema => ({
   'x-expected': expected,
   if: { type: 'array' },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword, read by ajv.
   then: { type: 'array', items: item, minItems: 1, 'x-expected': expected },
   else: item,
 });

@@ -162,8 +162,7 @@ export function takeBuffered(socket: net.Socket): Buffer {
   const chunks: Buffer[] = [];
   const listeners = socket.listeners('data') as ((b: Buffer) => void)[];
   socket.removeAllListeners('data');
-  let chunk: Buffer | null;
-  while ((chunk = socket.read() as Buffer | null) !== null) chunks.push(chunk);
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) chunks.push(chunk);
   for (const l of listeners) socket.on('data', l);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

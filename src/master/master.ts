@@ -321,7 +321,8 @@ export class Master {
     const totals = gen.drainTotals;
     const record = this.reloads.find((r) => r.id === gen.drainedBy);
     if (record) {
-      const d = (record.drained ??= { migrated: 0, closedIdle: 0, timedOut: 0, killed: 0 });
+      record.drained ??= { migrated: 0, closedIdle: 0, timedOut: 0, killed: 0 };
+      const d = record.drained;
       d.migrated += totals.migrated;
       d.closedIdle += totals.closedIdle;
       d.timedOut += totals.timedOut;

@@ -28,22 +28,23 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** "2026-11-26T16:47:02.113Z" → "26/Nov/2026:16:47:02 +0000" (the entry's time is already ISO). */
 function timeLocal(iso: string): string {
-  return iso.slice(8, 10) + '/' + MONTHS[Number(iso.slice(5, 7)) - 1] + '/' + iso.slice(0, 4) + ':' + iso.slice(11, 19) + ' +0000';
+  return `${iso.slice(8, 10)}/${MONTHS[Number(iso.slice(5, 7)) - 1]}/${iso.slice(0, 4)}:${iso.slice(11, 19)} +0000`;
 }
 
 // Anything a client could use to break out of a quoted field or the line.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be escaped.
 const UNSAFE = /["\\\x00-\x1f\x7f-\uffff]/;
 
 /** nginx's escaping of a logged string: ", \ and non-printable or non-ASCII bytes as \xHH. */
-function escape(s: string): string {
+function escapeField(s: string): string {
   if (!UNSAFE.test(s)) return s;
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f) {
       // Header values are latin1 (one char per byte); beyond a byte, escape each UTF-8 byte.
-      if (c <= 0xff) out += '\\x' + (c < 0x10 ? '0' : '') + c.toString(16).toUpperCase();
-      else for (const b of Buffer.from(s[i]!, 'utf8')) out += '\\x' + b.toString(16).toUpperCase();
+      if (c <= 0xff) out += `\\x${c < 0x10 ? '0' : ''}${c.toString(16).toUpperCase()}`;
+      else for (const b of Buffer.from(s[i]!, 'utf8')) out += `\\x${b.toString(16).toUpperCase()}`;
     } else out += s[i];
   }
   return out;
@@ -57,7 +58,7 @@ function remoteAddr(client: string): string {
 }
 
 function quoted(s: string | undefined): string {
-  return s === undefined || s === '' ? '"-"' : '"' + escape(s) + '"';
+  return s === undefined || s === '' ? '"-"' : `"${escapeField(s)}"`;
 }
 
 function num(n: number | undefined): string {
@@ -65,8 +66,7 @@ function num(n: number | undefined): string {
 }
 
 const combinedLine: FormatEntry = (e) => {
-  const request =
-    e.method === undefined ? '"-"' : '"' + escape(e.method) + ' ' + escape(e.path ?? '') + ' ' + (e.protocol ?? 'HTTP/1.1') + '"';
+  const request = e.method === undefined ? '"-"' : `"${escapeField(e.method)} ${escapeField(e.path ?? '')} ${e.protocol ?? 'HTTP/1.1'}"`;
   const t = e.timings;
   return (
     remoteAddr(e.client) +

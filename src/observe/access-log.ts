@@ -114,7 +114,7 @@ export class AccessLog {
     if (this.sink === undefined || this.pending.length === 0) return;
     const lines = this.pending;
     this.pending = [];
-    this.sink.write(lines.join('\n') + '\n', lines.length);
+    this.sink.write(`${lines.join('\n')}\n`, lines.length);
   };
 
   /**
@@ -123,10 +123,14 @@ export class AccessLog {
    * file to reopen (stdout, off).
    */
   reopen(done: ReopenDone = () => {}): void {
-    if (this.file === undefined || this.sink === undefined) return done(null);
+    if (this.file === undefined || this.sink === undefined) {
+      done(null);
+      return;
+    }
     if (this.reopening !== undefined) {
       // A rotation during the open: open once more after it, so the newest file wins.
-      (this.reopenAgain ??= []).push(done);
+      this.reopenAgain ??= [];
+      this.reopenAgain.push(done);
       return;
     }
     this.openAgain(this.file, [done]);

@@ -55,7 +55,7 @@ class Exposition {
   }
 
   text(): string {
-    return this.out.join('\n') + '\n';
+    return `${this.out.join('\n')}\n`;
   }
 }
 

@@ -13,7 +13,7 @@ export function controlRequest(path: string, req: ControlRequest, timeoutMs = 12
       reject(new ControlError(`no answer from the master on ${path} within ${timeoutMs} ms`));
     }, timeoutMs);
     s.setEncoding('utf8');
-    s.on('connect', () => s.write(JSON.stringify(req) + '\n'));
+    s.on('connect', () => s.write(`${JSON.stringify(req)}\n`));
     s.on('data', (c: string) => (buf += c));
     s.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);

@@ -109,7 +109,7 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
     total.logDropped.access += c.logDropped?.access ?? 0;
     total.logDropped.operational += c.logDropped?.operational ?? 0;
     for (const [name, b] of Object.entries(c.backends)) {
-      const t = (total.backends[name] ??= {
+      total.backends[name] ??= {
         queue: 0,
         queued: 0,
         queueTimeouts: 0,
@@ -117,7 +117,8 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
         queueAborted: 0,
         noServer: 0,
         servers: {},
-      });
+      };
+      const t = total.backends[name];
       t.queue += b.queue;
       t.queued += b.queued ?? 0;
       t.queueTimeouts += b.queueTimeouts ?? 0;
@@ -125,7 +126,8 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
       t.queueAborted += b.queueAborted ?? 0;
       t.noServer += b.noServer ?? 0;
       for (const [sname, s] of Object.entries(b.servers)) {
-        const ts = (t.servers[sname] ??= { operational: s.operational, admin: s.admin, active: 0, requests: 0, connectFailures: 0 });
+        t.servers[sname] ??= { operational: s.operational, admin: s.admin, active: 0, requests: 0, connectFailures: 0 };
+        const ts = t.servers[sname];
         ts.active += s.active;
         ts.requests += s.requests;
         ts.connectFailures += s.connectFailures;
@@ -161,7 +163,7 @@ export function counterVector(c: WorkerCounters): CounterVector {
   put('logDropped access', c.logDropped?.access);
   put('logDropped operational', c.logDropped?.operational);
   const hist = (prefix: string, h: Histogram) => {
-    h.counts.forEach((n, i) => put(`${prefix} ${i}`, n));
+    for (const [i, n] of h.counts.entries()) put(`${prefix} ${i}`, n);
     put(`${prefix} sum`, h.sum);
   };
   for (const [k, h] of Object.entries(c.requestDuration ?? {})) hist(`duration ${k}`, h);
@@ -245,7 +247,9 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
         break;
       }
       case 'server': {
-        const s = (backend(w[1]!).servers[w[2]!] ??= { requests: 0, connectFailures: 0 });
+        const servers = backend(w[1]!).servers;
+        servers[w[2]!] ??= { requests: 0, connectFailures: 0 };
+        const s = servers[w[2]!]!;
         if (w[3] === 'requests') s.requests += n;
         else if (w[3] === 'connectFailures') s.connectFailures += n;
         break;

@@ -120,14 +120,20 @@ export function countFinishedRequest(
   else c.statusOther++;
   const key = durationKey(frontend, backend, cls);
   let h = c.requestDuration.get(key);
-  if (!h) c.requestDuration.set(key, (h = newHistogram(DURATION_BUCKETS)));
+  if (!h) {
+    h = newHistogram(DURATION_BUCKETS);
+    c.requestDuration.set(key, h);
+  }
   observe(h, DURATION_BUCKETS, durationMs / 1000);
 }
 
 /** A request (or TCP connection) got a server slot after waiting in `backend`'s queue. */
 export function countQueueWait(c: TrafficCounters, backend: string, waitedMs: number): void {
   let h = c.queueWait.get(backend);
-  if (!h) c.queueWait.set(backend, (h = newHistogram(DURATION_BUCKETS)));
+  if (!h) {
+    h = newHistogram(DURATION_BUCKETS);
+    c.queueWait.set(backend, h);
+  }
   observe(h, DURATION_BUCKETS, waitedMs / 1000);
 }
 

@@ -78,7 +78,7 @@ export class CompiledOps {
       let value = '';
       for (const p of s.parts) value += typeof p === 'string' ? p : p(vars);
       // A variable can carry a client-controlled value: never let it break the head.
-      out += s.name + ': ' + value.replace(/[\r\n\0]/g, '') + '\r\n';
+      out += `${s.name}: ${value.replace(/[\r\n\0]/g, '')}\r\n`;
     }
     return out;
   }

@@ -52,7 +52,7 @@ export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
     this.pool = ctx.pool;
     this.sweeper = ctx.sweeper;
     // Request ids unique across workers and generations without coordination.
-    this.idPrefix = randomBytes(4).toString('hex') + '-';
+    this.idPrefix = `${randomBytes(4).toString('hex')}-`;
   }
 
   latest(): HttpFrontend | undefined {
