@@ -27,7 +27,7 @@ import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections
 import { countFinishedRequest, countQueueWait, peerAddress } from './context.js';
 import { renderErrorResponse } from './error-response.js';
 import type { CompiledRules, RuleVars } from './header-rules.js';
-import type { HttpFrontendShared } from './http-frontend.js';
+import type { HttpFrontendShared } from './http-frontend-shared.js';
 import { inputHasRoom, outputBacklogged } from './http/backpressure.js';
 import { ChunkedTracker } from './http/chunked-tracker.js';
 import { HttpParseError } from './http/errors.js';

@@ -6,6 +6,7 @@ import type { Frontend, Limits, Route } from '../config/types.js';
 import { tunnelTimeout } from '../config/timeouts.js';
 import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
 import type { TunnelResume } from '../protocol/ipc.js';
+import type { HttpFrontendShared } from './http-frontend-shared.js';
 import type { CompiledFrontend, ConfigVersion, WorkerContext } from './context.js';
 import type { DeadlineSweeper } from './deadlines.js';
 import { compileRules, type CompiledRules } from './header-rules.js';
@@ -14,21 +15,6 @@ import type { ParseLimits } from './http/limits.js';
 import { Router } from './router.js';
 import { Tunnel } from './tunnel.js';
 import type { UpstreamPool } from './upstream-pool.js';
-
-export interface HttpFrontendShared {
-  readonly config: Frontend;
-  readonly version: ConfigVersion;
-  readonly ctx: WorkerContext;
-  readonly router: Router;
-  readonly limits: ParseLimits & Pick<Limits, 'pipeline'>;
-  readonly frontendRules: CompiledRules;
-  readonly pool: UpstreamPool;
-  readonly sweeper: DeadlineSweeper;
-  routeRules(route: Route): CompiledRules;
-  nextRequestId(): string;
-  /** This frontend as compiled for the config in force now; undefined if a live apply removed it. */
-  latest(): HttpFrontendShared | undefined;
-}
 
 export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
   readonly router: Router;
