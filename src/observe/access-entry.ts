@@ -67,7 +67,7 @@ export interface AccessEntry {
   /** Milliseconds: queue wait, connect, until response headers, total. */
   timings: { queue?: number; connect?: number; response?: number; total: number };
   /** Why the request or connection ended: ok, or what went wrong and on which side. */
-  termination: string;
+  termination: Termination;
   retries?: number;
   migrated?: boolean;
 }

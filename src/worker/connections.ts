@@ -54,6 +54,16 @@ export class ConnectionRegistry {
     if (this.draining) conn.release(this.draining);
   }
 
+  /**
+   * `next` takes over `prev`'s place (an HTTP connection that became a tunnel): neither
+   * counted as an end nor as a new connection; a draining registry asks it to leave.
+   */
+  replace(prev: ClientConnection, next: ClientConnection): void {
+    if (!this.live.delete(prev)) return;
+    this.live.add(next);
+    if (this.draining) next.release(this.draining);
+  }
+
   remove(conn: ClientConnection, how: ConnectionEnd): void {
     if (!this.live.delete(conn)) return;
     this.perFrontend.set(conn.frontend, (this.perFrontend.get(conn.frontend) ?? 1) - 1);
