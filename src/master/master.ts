@@ -31,7 +31,7 @@ import { chooseReloadKind, sameStats } from './reload-kind.js';
 import { ReloadQueue, type ReloadRequest } from './reload-queue.js';
 import { writeFileAtomic } from './write-atomic.js';
 import { lendListener } from './listener-lending.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { WorkerProcess, WorkerSpawner } from './worker-process.js';
 import { StatsServer } from '../observe/stats-server.js';
 import { CounterArchive } from './counter-archive.js';
 import { ReloadMetrics } from './reload-metrics.js';
@@ -93,7 +93,11 @@ export class Master {
   /** Resolves once the master has stopped (by signal or control request). */
   readonly finishedPromise = new Promise<void>((r) => (this.resolveFinished = r));
 
-  constructor(private configFile: string) {
+  constructor(
+    private configFile: string,
+    /** How worker processes start (default: fork); tests run the master without forking. */
+    private readonly spawnWorker?: WorkerSpawner,
+  ) {
     this.queue = new ReloadQueue((request, requests) =>
       this.runReload(request, requests).finally(() => this.reloadMetrics.ended(this.reloads[this.reloads.length - 1]!)),
     );
@@ -149,6 +153,7 @@ export class Master {
       onWorkerMessage: (g, w, m, h) => this.onWorkerMessage(g, w, m, h),
       onStopped: (g) => this.onGenerationStopped(g),
       onWorkerSpawned: (w) => this.archive.track(w),
+      ...(this.spawnWorker ? { spawnWorker: this.spawnWorker } : {}),
     });
     this.generations.push(gen);
     return gen;
