@@ -69,7 +69,8 @@ export async function run(argv: string[]): Promise<number> {
         mode: values.tcp ? 'tcp' : 'http',
       });
     } catch (err) {
-      if (err instanceof HandoffError) {
+      // A usage error goes on to command(): exit code 2 with the help.
+      if (err instanceof HandoffError && !(err instanceof UsageError)) {
         console.error(`handoff echo: ${describeError(err)}`);
         return 1;
       }

@@ -49,7 +49,7 @@ export type DeadlineKind = 'request' | 'keep-alive' | 'server' | 'client' | 'clo
 export interface ExchangeHost {
   readonly socket: net.Socket;
   readonly clientAddress: string;
-  readonly releaseMode: 'close' | 'migrate' | undefined;
+  readonly leaveMode: 'close' | 'migrate' | undefined;
   readonly migratedIn: boolean;
   readonly deadlineKind: DeadlineKind;
   deadline: number;
@@ -446,7 +446,7 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
     if (
       this.resFraming === RES_CLOSE ||
       !this.reqBodyDone ||
-      this.conn.releaseMode === 'close' ||
+      this.conn.leaveMode === 'close' ||
       (req.versionMinor === 0 && this.resFraming === RES_CHUNKED)
     )
       this.closeAfter = true;
@@ -633,7 +633,7 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
       return;
     }
     this.dropUpstream();
-    if (close || this.conn.releaseMode === 'close') this.closeAfter = true;
+    if (close || this.conn.leaveMode === 'close') this.closeAfter = true;
     this.status = status;
     this.conn.writing();
     this.responseStarted = true;

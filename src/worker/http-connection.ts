@@ -23,7 +23,7 @@ import { HandoffError } from '../lib/errors.js';
 import { detachHandle, pendingWriteBytes, resumeReading, stopReading, takeBuffered } from '../lib/node-handles.js';
 import type { Termination } from '../observe/access-entry.js';
 import type { ConnectionState } from '../protocol/counters.js';
-import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections.js';
+import type { ClientConnection, ConnectionEnd, LeaveMode } from './connections.js';
 import { type DeadlineKind, Exchange, type ExchangeHost, NO_REQUEST } from './exchange.js';
 import type { HttpFrontendShared } from './http-frontend-shared.js';
 import { inputHasRoom, outputBacklogged } from './http/backpressure.js';
@@ -67,7 +67,7 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
   deadline = 0;
   deadlineKind: DeadlineKind = 'keep-alive';
   /** A drain asked this connection to leave ('close' or 'migrate'). */
-  releaseMode: ReleaseMode | undefined;
+  leaveMode: LeaveMode | undefined;
   /** The connection came from an older generation (access log `migrated`). */
   readonly migratedIn: boolean;
   readonly clientAddress: string;
@@ -292,7 +292,7 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     // in force now (invariant I8). A frontend the apply removed serves it, then closes.
     const latest = this.fe.latest();
     if (latest) this.fe = latest;
-    const closeAfter = !head.keepAlive || this.clientEnded || this.releaseMode === 'close' || !latest;
+    const closeAfter = !head.keepAlive || this.clientEnded || this.leaveMode === 'close' || !latest;
     const ex = new Exchange(this, this.fe, head, closeAfter);
     this.exchange = ex;
     ex.start();
@@ -328,7 +328,7 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
       return;
     }
     if (this.buf !== undefined && this.buf.length > 0) {
-      if (this.releaseMode === 'migrate') {
+      if (this.leaveMode === 'migrate') {
         this.transition('idle');
         this.setDeadline('keep-alive', this.fe.config.timeouts.keepAlive);
         this.migrateNow();
@@ -349,7 +349,7 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     this.transition('idle');
     this.setDeadline('keep-alive', this.fe.config.timeouts.keepAlive);
     this.resumeClient();
-    if (this.releaseMode) this.releaseAtIdle();
+    if (this.leaveMode) this.leaveAtIdle();
   }
 
   /** The exchange cannot finish properly: log it and reset the connection. */
@@ -432,7 +432,7 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
   private destroy() {
     if (this.gone) return;
     this.socket.destroy();
-    this.finish(this.releaseMode ? 'killed' : 'closed');
+    this.finish(this.leaveMode ? 'killed' : 'closed');
   }
 
   private finish(how: ConnectionEnd) {
@@ -445,21 +445,21 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     this.fe.ctx.connections.remove(this, how);
   }
 
-  release(mode: ReleaseMode): void {
+  leave(mode: LeaveMode): void {
     if (this.gone || this.phase === 'migrating') return;
     if (mode === 'migrate' && !this.fe.ctx.migrator) mode = 'close';
-    this.releaseMode = mode;
+    this.leaveMode = mode;
     if (mode === 'close' && this.served === 0 && !this.exchange) {
       // Just accepted (its request may be on the way): not an idle point. Its first
       // response carries Connection: close; http-request bounds the wait.
       return;
     }
-    if (this.phase === 'idle' || (this.phase === 'reading' && !this.exchange)) this.releaseAtIdle();
+    if (this.phase === 'idle' || (this.phase === 'reading' && !this.exchange)) this.leaveAtIdle();
     else if (mode === 'close' && this.exchange) this.exchange.closeAfter = true; // Connection: close on the response in flight
   }
 
-  private releaseAtIdle() {
-    if (this.releaseMode === 'migrate') this.migrateNow();
+  private leaveAtIdle() {
+    if (this.leaveMode === 'migrate') this.migrateNow();
     else this.close();
   }
 

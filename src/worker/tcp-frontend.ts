@@ -11,7 +11,7 @@ import type { TcpHandle } from '../lib/node-handles.js';
 import type { AccessEntry, Termination } from '../observe/access-entry.js';
 import type { ConnectionState } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
-import type { ClientConnection, ReleaseMode } from './connections.js';
+import type { ClientConnection, LeaveMode } from './connections.js';
 import { type CompiledFrontend, type ConfigVersion, countQueueWait, peerAddress, type WorkerContext } from './context.js';
 import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { queueTermination } from './termination.js';
@@ -179,7 +179,7 @@ class TcpConnect implements ClientConnection {
     this.ctx.connections.remove(this, how);
   }
 
-  release(_mode: ReleaseMode): void {
+  leave(_mode: LeaveMode): void {
     // Still connecting: it becomes a tunnel, which the drain then asks to leave (replace()).
   }
 

@@ -19,7 +19,7 @@ import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
 import type { AccessEntry, Termination } from '../observe/access-entry.js';
 import type { ConnectionState } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
-import type { ClientConnection, ReleaseMode } from './connections.js';
+import type { ClientConnection, LeaveMode } from './connections.js';
 import { countFinishedRequest, type WorkerContext } from './context.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 
@@ -146,7 +146,7 @@ export class TunnelSession implements ClientConnection {
     this.phase = to;
   }
 
-  release(mode: ReleaseMode): void {
+  leave(mode: LeaveMode): void {
     // 'close': a tunnel is not cut by a drain; it runs until the drain deadline kills it.
     if (mode === 'migrate' && this.phase === 'open') void this.migrate();
   }
