@@ -6,31 +6,17 @@
 //
 // An exchange runs start to end with the compiled frontend in force when it started: its
 // backend and rules come from that one config (invariant I8).
-import type { BackendRuntime } from '../backend/backend-runtime.js';
-import type { ServerState, Slot } from '../backend/types.js';
-import type net from 'node:net';
-import type { Route } from '../config/types.js';
 import type { AccessEntry, Termination } from '../observe/access-entry.js';
 import { recordRequestHeaders } from '../observe/access-log.js';
-import { countFinishedRequest, countQueueWait, peerAddress } from './context.js';
+import { countFinishedRequest, peerAddress } from './context.js';
 import { renderErrorResponse } from './error-response.js';
-import type { CompiledRules, RuleVars } from './header-rules.js';
+import type { ExchangeHost } from './exchange-host.js';
+import { ExchangeUpstream, IDEMPOTENT } from './exchange-upstream.js';
 import type { HttpFrontendShared } from './http-frontend-shared.js';
-import type { ChunkedTracker } from './http/chunked-tracker.js';
 import { HttpParseError } from './http/errors.js';
-import { buildRequestHead, buildResponseHead, headerValue, type RuleVarsSource } from './http/head-rewrite.js';
+import { buildResponseHead, headerValue } from './http/head-rewrite.js';
 import type { RequestHead } from './http/request-head.js';
 import { parseResponseHead, type ResponseHead, responseBodyFraming } from './http/response-head.js';
-import { localResourceCode, reportLocalShortage } from './local-resources.js';
-import { queueTermination } from './termination.js';
-import { connectTo } from './upstream-connect.js';
-import type { UpstreamConnection, UpstreamUser } from './upstream-pool.js';
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** A non-idempotent request cannot be retried after a reset, so it reuses only connections idle for less than this. */
-const SAFE_REUSE_MS = 1000;
-/** Request body bytes held while no server connection is ready yet; beyond, the client is paused. */
-const MAX_PENDING_BODY = 64 * 1024;
 
 // Body framing of the request (numbers, not strings: compared on every body chunk).
 const BODY_NONE = 0;
@@ -43,109 +29,30 @@ const RES_LENGTH = 1;
 const RES_CHUNKED = 2;
 const RES_CLOSE = 3;
 
-export type DeadlineKind = 'request' | 'keep-alive' | 'server' | 'client' | 'closing';
-
-/** What an Exchange needs from its connection (HttpConnection): the socket and its lifecycle. */
-export interface ExchangeHost {
-  readonly socket: net.Socket;
-  readonly clientAddress: string;
-  readonly leaveMode: 'close' | 'migrate' | undefined;
-  readonly migratedIn: boolean;
-  readonly deadlineKind: DeadlineKind;
-  deadline: number;
-  setDeadline(kind: DeadlineKind, ms: number): void;
-  /** The unparsed input, taken (body bytes that came with the head). */
-  takeInput(): Buffer | undefined;
-  /** Bytes after this request's body: the next (pipelined) request. */
-  bufferNext(chunk: Buffer): void;
-  pauseReading(): void;
-  resumeClient(): void;
-  requestTracker(): ChunkedTracker;
-  responseTracker(): ChunkedTracker;
-  /** The response starts. */
-  writing(): void;
-  /** The response is complete (or handoff answered): log, then keep-alive or close. */
-  done(ex: Exchange, termination: Termination): void;
-  /** Reset the connection after logging. */
-  aborted(ex: Exchange, termination: Termination): void;
-  /** A 101: become a tunnel. */
-  upgraded(ex: Exchange, head: string, serverRest: Buffer, server: net.Socket, slot: Slot | undefined): void;
-}
-
-/** The request of an exchange handoff answers before any head was parsed (bad head, slow head). */
-export const NO_REQUEST: RequestHead = Object.freeze({
-  method: '-',
-  target: '',
-  path: '',
-  authority: undefined,
-  versionMinor: 1,
-  headers: [],
-  host: undefined,
-  contentLength: -1,
-  chunked: false,
-  keepAlive: false,
-  connectionTokens: [],
-  upgrade: undefined,
-  expect: undefined,
-  expectContinue: false,
-  headBytes: 0,
-}) as RequestHead;
-
-export class Exchange implements UpstreamUser, RuleVarsSource {
-  readonly requestId: string;
-  /** The client connection closes after this response (Connection: close). */
-  closeAfter: boolean;
-  /** Set once the exchange is over (logged): late callbacks (queue, connect) check it. */
-  termination: Termination | undefined;
-
+export class Exchange extends ExchangeUpstream {
   // Request
   private reqBody = BODY_NONE;
   private reqRemaining = 0;
-  reqBodyDone = true;
-  private pendingBody: Buffer[] | undefined;
-  private pendingBodyBytes = 0;
-  private route: Route | undefined;
-  private backend: BackendRuntime | undefined;
-  private rules: CompiledRules;
 
   // Server
-  private slot: Slot | undefined;
-  private upstream: UpstreamConnection | undefined;
-  private tried: Set<ServerState> | undefined;
-  private retries = 0;
-  private abortCtl: AbortController | undefined;
-  private lastServer: string | undefined;
-  private upstreamBuf: Buffer | undefined;
   private upstreamResponded = false; // bytes of a response came from the server
   private upstreamReusable = true;
   private upstreamPaused = false;
 
   // Response
   responseStarted = false; // bytes of a response went to the client
-  private resHead: ResponseHead | undefined;
   private resFraming = RES_NONE;
   private resRemaining = 0;
 
-  // Timings and sizes for the access log
-  private readonly tStart = Date.now();
-  private tQueue = 0;
-  private tConnect = 0;
+  // Timings and sizes for the access log (queue and connect: ExchangeUpstream)
   private tResponse = 0;
   bytesIn: number;
   private bytesOut = 0;
   private status = 0;
 
-  constructor(
-    private readonly conn: ExchangeHost,
-    private readonly fe: HttpFrontendShared,
-    readonly req: RequestHead,
-    closeAfter: boolean,
-  ) {
-    this.closeAfter = closeAfter;
-    this.rules = fe.frontendRules;
+  constructor(conn: ExchangeHost, fe: HttpFrontendShared, req: RequestHead, closeAfter: boolean) {
+    super(conn, fe, req, closeAfter);
     this.bytesIn = req.headBytes;
-    this.requestId = fe.nextRequestId();
-    fe.ctx.counters.requests++;
   }
 
   /** Route the request and get it going: body framing, then a server. */
@@ -217,18 +124,6 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
     if (this.reqBodyDone && conn.deadlineKind === 'client' && this.upstream) conn.setDeadline('server', this.serverTimeout());
   }
 
-  private sendBody(part: Buffer) {
-    const up = this.upstream;
-    if (up) {
-      if (!up.socket.write(part)) this.conn.pauseReading();
-      return;
-    }
-    if (this.pendingBody === undefined) this.pendingBody = [part];
-    else this.pendingBody.push(part);
-    this.pendingBodyBytes += part.length;
-    if (this.pendingBodyBytes > MAX_PENDING_BODY) this.conn.pauseReading();
-  }
-
   private badRequestBody(err: unknown) {
     if (err instanceof HttpParseError) {
       this.fe.ctx.log.debug('bad request body', { frontend: this.fe.config.name, client: this.conn.clientAddress, reason: err.reason });
@@ -239,134 +134,6 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
       }
     }
     this.abort('bad-request-body');
-  }
-
-  // ---- getting a server ---------------------------------------------------------------------
-
-  private serverTimeout(): number {
-    return this.backend!.config.timeouts.server;
-  }
-
-  private selection() {
-    return { clientAddress: this.conn.clientAddress, uri: this.req.path };
-  }
-
-  /** Get a slot on a server (queueing if every server is full), then a connection. */
-  private acquire() {
-    const backend = this.backend!;
-    const slot = backend.tryAcquire(this.selection(), this.tried);
-    if (slot) {
-      this.gotSlot(slot);
-      return;
-    }
-    if (!backend.hasUsable(this.tried)) {
-      this.respondError(503, 'no-server', !this.reqBodyDone);
-      return;
-    }
-    this.abortCtl ??= new AbortController();
-    backend.acquire(this.selection(), { ...(this.tried ? { exclude: this.tried } : {}), signal: this.abortCtl.signal }).then(
-      (s) => {
-        countQueueWait(this.fe.ctx.counters, backend.name, s.queuedMs);
-        if (this.termination !== undefined) s.release();
-        else this.gotSlot(s);
-      },
-      (err: unknown) => {
-        if (this.termination === undefined) this.respondError(503, queueTermination(err), !this.reqBodyDone);
-      },
-    );
-  }
-
-  private gotSlot(slot: Slot) {
-    this.slot = slot;
-    this.lastServer = slot.server.config.name;
-    this.tQueue += slot.queuedMs;
-    const idempotent = IDEMPOTENT.has(this.req.method);
-    const pooled = this.fe.pool.take(slot.server, idempotent ? undefined : SAFE_REUSE_MS);
-    if (pooled) {
-      this.useUpstream(pooled);
-      return;
-    }
-    const t0 = Date.now();
-    connectTo(slot.server.config.address, this.backend!.config.timeouts.connect).then(
-      (socket) => {
-        slot.connectSucceeded();
-        if (this.termination !== undefined || this.slot !== slot) {
-          socket.destroy();
-          return;
-        }
-        this.tConnect += Date.now() - t0;
-        this.useUpstream(this.fe.pool.create(socket, slot.server));
-      },
-      (err: unknown) => {
-        const local = localResourceCode(err);
-        if (local) {
-          // Out of fds/ports/buffers here: not the server's fault, its health is untouched.
-          reportLocalShortage(this.fe.ctx.log, local, 'connect to a server', { server: slot.server.config.address.key });
-          if (this.termination !== undefined || this.slot !== slot) return;
-          this.releaseSlot();
-          this.respondError(503, 'local-resources', !this.reqBodyDone);
-          return;
-        }
-        slot.connectFailed(err instanceof Error ? err.message : String(err));
-        if (this.termination !== undefined || this.slot !== slot) return;
-        this.retry(slot.server, 'connect-failed');
-      },
-    );
-  }
-
-  /** Try the next candidate server (a connection failure, or a reset before any response byte). */
-  private retry(failed: ServerState | undefined, cause: 'connect-failed' | 'server-reset' | 'server-closed') {
-    this.releaseSlot();
-    if (failed) {
-      this.tried ??= new Set();
-      this.tried.add(failed);
-    }
-    // Out of retries or of candidates: the client learns what actually failed (a reset is a
-    // 502), not a generic "no server".
-    if (this.retries >= this.backend!.config.retries || !this.backend!.hasUsable(this.tried)) {
-      this.respondError(cause === 'connect-failed' ? 503 : 502, cause, !this.reqBodyDone);
-      return;
-    }
-    this.retries++;
-    this.fe.ctx.counters.retries++;
-    this.acquire();
-  }
-
-  private useUpstream(up: UpstreamConnection) {
-    this.upstream = up;
-    up.user = this;
-    up.requests++;
-    up.scanner.reset();
-    this.upstreamBuf = undefined;
-    this.resHead = undefined;
-    const head = buildRequestHead(this.req, this.rules, this.conn.clientAddress, this);
-    const sock = up.socket;
-    const pending = this.pendingBody;
-    if (pending === undefined || pending.length === 0) sock.write(head, 'latin1');
-    else {
-      sock.cork();
-      sock.write(head, 'latin1');
-      for (const part of pending) sock.write(part);
-      this.pendingBody = undefined;
-      this.pendingBodyBytes = 0;
-      sock.uncork();
-    }
-    if (this.reqBodyDone) this.conn.setDeadline('server', this.serverTimeout());
-    this.conn.resumeClient();
-  }
-
-  vars(): RuleVars {
-    return {
-      generation: this.fe.version.generation,
-      pid: this.fe.ctx.pid,
-      frontend: this.fe.config.name,
-      route: this.route?.name ?? '',
-      backend: this.backend?.name ?? '',
-      server: this.lastServer ?? '',
-      clientAddress: this.conn.clientAddress,
-      requestId: this.requestId,
-      requestStart: this.tStart,
-    };
   }
 
   // ---- the response -------------------------------------------------------------------------
@@ -598,21 +365,6 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
 
   // ---- ends ----------------------------------------------------------------------------------
 
-  private releaseSlot() {
-    this.slot?.release();
-    this.slot = undefined;
-  }
-
-  /** Close the server connection without reuse; give the slot back; leave the queue. */
-  dropUpstream(): void {
-    const up = this.upstream;
-    this.upstream = undefined;
-    if (up) up.destroy();
-    this.releaseSlot();
-    this.abortCtl?.abort();
-    this.abortCtl = undefined;
-  }
-
   private finishResponse() {
     const up = this.upstream;
     this.upstream = undefined;
@@ -622,7 +374,7 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
     }
     this.upstreamPaused = false;
     this.releaseSlot();
-    this.conn.done(this, 'ok');
+    this.conn.done('ok');
   }
 
   /** Answer with one of handoff's own pages. Closes the connection when `close` is set. */
@@ -640,14 +392,14 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
     const out = renderErrorResponse(status, this.fe.config.errors, this.rules.response, this.vars(), this.closeAfter);
     this.bytesOut += out.length;
     this.conn.socket.write(out);
-    this.conn.done(this, cause);
+    this.conn.done(cause);
   }
 
   /** The exchange cannot finish properly (reset, timeout, abort): close both sides. */
   abort(cause: Termination): void {
     if (this.termination !== undefined) return;
     this.dropUpstream();
-    this.conn.aborted(this, cause);
+    this.conn.aborted(cause);
   }
 
   /** A 101: the response head goes out, and the connection becomes a tunnel with the server's socket. */
@@ -665,7 +417,8 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
     const slot = this.slot;
     this.slot = undefined; // the tunnel holds it now
     this.termination = 'ok';
-    this.conn.upgraded(this, out, serverRest, up.detachSocket(), slot);
+    this.countHeads();
+    this.conn.upgraded(out, serverRest, up.detachSocket(), slot, this.accessEntry('ok'));
   }
 
   /** The entry for the access log (a tunnel completes it when it ends). */
@@ -712,7 +465,7 @@ export class Exchange implements UpstreamUser, RuleVarsSource {
   }
 
   /** The head bytes of an exchange that became a tunnel (the tunnel counts its own). */
-  countHeads(): void {
+  private countHeads(): void {
     const c = this.fe.ctx.counters;
     c.bytesIn += this.bytesIn;
     c.bytesOut += this.bytesOut;

@@ -21,10 +21,11 @@ import type { Slot } from '../backend/types.js';
 import { tunnelTimeout } from '../config/timeouts.js';
 import { HandoffError } from '../lib/errors.js';
 import { detachHandle, pendingWriteBytes, resumeReading, stopReading, takeBuffered } from '../lib/node-handles.js';
-import type { Termination } from '../observe/access-entry.js';
+import type { AccessEntry, Termination } from '../observe/access-entry.js';
 import type { ConnectionState } from '../protocol/counters.js';
 import type { ClientConnection, ConnectionEnd, LeaveMode } from './connections.js';
-import { type DeadlineKind, Exchange, type ExchangeHost, NO_REQUEST } from './exchange.js';
+import { Exchange } from './exchange.js';
+import { type DeadlineKind, type ExchangeHost, NO_REQUEST } from './exchange-host.js';
 import type { HttpFrontendShared } from './http-frontend-shared.js';
 import { inputHasRoom, outputBacklogged } from './http/backpressure.js';
 import { ChunkedTracker } from './http/chunked-tracker.js';
@@ -316,7 +317,8 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
   }
 
   /** The response is complete: log it, then go idle (or on to a pipelined request) or close. */
-  done(ex: Exchange, termination: Termination): void {
+  done(termination: Termination): void {
+    const ex = this.exchange!;
     this.served++;
     ex.log(termination);
     this.exchange = undefined;
@@ -353,8 +355,8 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
   }
 
   /** The exchange cannot finish properly: log it and reset the connection. */
-  aborted(ex: Exchange, termination: Termination): void {
-    ex.log(termination);
+  aborted(termination: Termination): void {
+    this.exchange!.log(termination);
     this.exchange = undefined;
     this.destroy();
   }
@@ -364,7 +366,7 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
    * the client bytes after the upgrade request go to the server, and a TunnelSession takes
    * over both sockets, this connection's registry entry and the access-log entry.
    */
-  upgraded(ex: Exchange, head: string, serverRest: Buffer, server: net.Socket, slot: Slot | undefined): void {
+  upgraded(head: string, serverRest: Buffer, server: net.Socket, slot: Slot | undefined, entry: AccessEntry): void {
     const socket = this.socket;
     this.transition('upgraded');
     this.exchange = undefined;
@@ -382,8 +384,6 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     // Client bytes that came after the upgrade request belong to the tunnel.
     if (this.buf !== undefined && this.buf.length > 0) server.write(this.buf);
     this.buf = undefined;
-    ex.countHeads();
-    const entry = ex.accessEntry('ok');
     const backend = entry.backend === undefined ? undefined : this.fe.version.backends.get(entry.backend);
     new TunnelSession(this.fe.ctx, {
       frontend: this.frontend,
