@@ -7,14 +7,7 @@ export type Duration = number;
 
 import type { SocketAddress } from '../lib/socket-address.js';
 
-export type { Family, SocketAddress } from '../lib/socket-address.js';
-
-/** Where a value came from in the config file, for messages that point back at it. */
-export interface SourcePosition {
-  readonly file: string;
-  readonly line: number; // 1-based
-  readonly col: number; // 1-based
-}
+export type { SocketAddress } from '../lib/socket-address.js';
 
 export interface Timeouts {
   readonly connect: Duration;

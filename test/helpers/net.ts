@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { waitUntil } from './wait.js';
 
 /**
  * The tests' one free-port helper: `count` distinct ports that were free a moment ago on
@@ -28,11 +27,6 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const [port] = await freePorts(1, host);
   return port!;
-}
-
-/** Resolves once something accepts TCP connections on host:port. */
-export async function waitForListen(port: number, host = '127.0.0.1', timeoutMs = 15_000): Promise<void> {
-  await waitUntil(`a listener on ${host}:${port}`, () => canConnect(port, host), timeoutMs, 25);
 }
 
 export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
