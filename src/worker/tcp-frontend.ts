@@ -127,7 +127,8 @@ class TcpConnect implements ClientConnection {
         slot.release();
         exclude.add(slot.server);
         if (this.done) return;
-        if (this.retries >= backend.config.retries) return this.fail('connect-failed');
+        // Out of retries or of candidates: what failed was connecting (as for HTTP).
+        if (this.retries >= backend.config.retries || !backend.hasUsable(exclude)) return this.fail('connect-failed');
         this.retries++;
         this.ctx.counters.retries++;
       }
