@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/observe/logger.js';
 import type { CompiledFrontend } from '../../src/worker/context.js';
+import type { HttpFrontend } from '../../src/worker/http-frontend.js';
 import { WorkerRuntime } from '../../src/worker/runtime.js';
 import { RawClient } from '../e2e/support/raw-client.js';
 import { freePorts } from '../helpers/net.js';
@@ -112,5 +113,20 @@ backends:
     assert.equal(r.status, 400);
     const e = await waitUntil('the entry', () => entries().find((x) => x.frontend === 'web' && x.status === 400));
     assert.equal(e.termination, 'bad-request');
+  });
+
+  test('HTTP: a request on a connection migrated from an older generation is logged migrated', async () => {
+    const fe = runtime.ctx.live.frontends.get('web') as HttpFrontend;
+    // The receiving side of a migration: the adopted socket, idle between requests (no unread bytes).
+    const adopted = net.createServer((socket) => fe.adoptConnection(socket, Buffer.alloc(0)));
+    await new Promise<void>((r) => adopted.listen(0, '127.0.0.1', r));
+    servers.push(adopted);
+    const c = await RawClient.connect((adopted.address() as net.AddressInfo).port);
+    c.send('GET /moved HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.readResponse();
+    const e = await waitUntil('the entry', () => entries().find((x) => x.path === '/moved'));
+    assert.equal(e.migrated, true);
+    const fresh = entries().find((x) => x.path === '/');
+    assert.equal(fresh?.migrated, undefined, 'a connection accepted here is not migrated');
   });
 });
