@@ -439,8 +439,14 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     if (this.gone) return;
     this.transition('closed');
     this.deadline = 0;
-    this.exchange?.dropUpstream();
-    this.exchange = undefined;
+    const ex = this.exchange;
+    if (ex) {
+      // Every path that closes a connection ends its exchange first (abort() logs it); this
+      // is the backstop that keeps a late queue or connect callback from using a dead socket.
+      ex.termination ??= 'client-abort';
+      ex.dropUpstream();
+      this.exchange = undefined;
+    }
     this.fe.sweeper.delete(this);
     this.fe.ctx.connections.remove(this, how);
   }
