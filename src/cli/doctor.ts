@@ -1,5 +1,6 @@
 // `handoff doctor`: find stale and duplicate listeners on this host (see docs/doctor.md).
 // Exit 0 healthy, 1 a problem found, 2 /proc unreadable or bad usage.
+import { describeError } from '../lib/errors.js';
 import { command, parse, UsageError } from './args.js';
 import { collectSnapshot } from '../doctor/collect.js';
 import { diagnose, verdict } from '../doctor/diagnose.js';
@@ -60,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     } catch (err) {
       if (err instanceof ProcUnreadableError) {
         console.error(
-          `handoff doctor: ${err.message}\n(doctor reads the kernel's socket and process tables under ${values.proc ?? '/proc'}; is it mounted?)`,
+          `handoff doctor: ${describeError(err)}\n(doctor reads the kernel's socket and process tables under ${values.proc ?? '/proc'}; is it mounted?)`,
         );
         return 2;
       }

@@ -1,4 +1,5 @@
 // `handoff status [--json]`: generations, workers, listeners, connections, reloads.
+import { describeError } from '../lib/errors.js';
 import { command, parse } from './args.js';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
@@ -115,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     } catch (err) {
       if (err instanceof ControlError) {
-        console.error(`handoff status: ${err.message}`);
+        console.error(`handoff status: ${describeError(err)}`);
         return 1;
       }
       throw err;

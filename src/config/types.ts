@@ -5,23 +5,9 @@
 /** Milliseconds. Written in the file as a string with a unit: 250ms, 5s, 2m, 1h. */
 export type Duration = number;
 
-export type Family = 4 | 6;
+import type { SocketAddress } from '../lib/socket-address.js';
 
-/** One concrete socket address (a port range in the file expands into several). */
-export interface SocketAddress {
-  readonly host: string; // "127.0.0.1", "::1", "0.0.0.0", "::"
-  readonly port: number;
-  readonly family: Family;
-  /** Canonical text: "127.0.0.1:8080" or "[::1]:8080". Identity of a listener across reloads. */
-  readonly key: string;
-}
-
-/** Where a value came from in the config file, for messages that point back at it. */
-export interface SourcePosition {
-  readonly file: string;
-  readonly line: number; // 1-based
-  readonly col: number; // 1-based
-}
+export type { SocketAddress } from '../lib/socket-address.js';
 
 export interface Timeouts {
   readonly connect: Duration;

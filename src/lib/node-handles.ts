@@ -15,7 +15,8 @@
 import net from 'node:net';
 import { readlinkSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
-import type { SocketAddress } from '../config/types.js';
+import { HandoffError } from './errors.js';
+import type { SocketAddress } from './socket-address.js';
 
 /** The native TCP handle (TCPWrap) as far as handoff uses it. Opaque elsewhere. */
 export interface TcpHandle {
@@ -50,12 +51,12 @@ function internalCreateServerHandle(): CreateServerHandle {
   return fn;
 }
 
-export class BindError extends Error {
+export class BindError extends HandoffError {
   constructor(
     readonly address: string,
     readonly errno: string,
   ) {
-    super(`cannot bind ${address}: ${errno}`);
+    super('HANDOFF_ERR_BIND', 'config', `cannot bind ${address}: ${errno}`);
     this.name = 'BindError';
   }
 }

@@ -10,43 +10,14 @@
 // closed. No line is lost or doubled and no request waits.
 import { close as fsClose, open, openSync } from 'node:fs';
 import type { AccessLog as AccessLogConfig, AccessLogFormat } from '../config/types.js';
+import type { AccessEntry } from './access-entry.js';
 import { entryFormatter, type FormatEntry } from './access-format.js';
+export type { AccessEntry } from './access-entry.js';
 import { LineSink, type DropReport, type LineSinkOptions } from './line-sink.js';
 import { createLogger, type Logger } from './logger.js';
 
 /** What the access log buffers at most while its reader does not keep up (`log.buffer`). */
 export const DEFAULT_ACCESS_BUFFER = 1024 * 1024;
-
-export interface AccessEntry {
-  time: string;
-  generation: number;
-  pid: number;
-  client: string;
-  frontend: string;
-  /** HTTP: the Host (or the absolute-form authority) as the client sent it. */
-  host?: string | undefined;
-  /** HTTP: handoff's id of this request (`${request.id}` in header rules). */
-  request_id?: string | undefined;
-  /** HTTP: the X-Request-Id the client sent, if any (forwarded unchanged unless a header rule sets it). */
-  client_request_id?: string | undefined;
-  route?: string | undefined;
-  backend?: string | undefined;
-  server?: string | undefined;
-  method?: string;
-  path?: string;
-  protocol?: 'HTTP/1.0' | 'HTTP/1.1';
-  status?: number;
-  user_agent?: string | undefined;
-  referer?: string | undefined;
-  bytes_in: number;
-  bytes_out: number;
-  /** Milliseconds: queue wait, connect, until response headers, total. */
-  timings: { queue?: number; connect?: number; response?: number; total: number };
-  /** Why the request or connection ended: ok, or what went wrong and on which side. */
-  termination: string;
-  retries?: number;
-  migrated?: boolean;
-}
 
 /**
  * The request headers the log records (User-Agent, Referer, X-Request-Id), set on `entry`.

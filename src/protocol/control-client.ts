@@ -1,8 +1,15 @@
 // Talk to a running master over its control socket. Used by reload, status, stop.
 import net from 'node:net';
+import { HandoffError } from '../lib/errors.js';
 import { parseControlResponse, type ControlRequest, type ControlResponse } from './control.js';
 
-export class ControlError extends Error {}
+/** The control socket could not be reached or answered badly (not: the master said no). */
+export class ControlError extends HandoffError {
+  constructor(message: string) {
+    super('HANDOFF_ERR_CONTROL', 'internal', message);
+    this.name = 'ControlError';
+  }
+}
 
 export function controlRequest(path: string, req: ControlRequest, timeoutMs = 120_000): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {

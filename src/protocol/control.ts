@@ -61,6 +61,7 @@ export interface WorkerStatus {
   readonly startedAt: number;
   readonly connections: Record<ConnectionState, number> | undefined;
   readonly requests: number | undefined;
+  /** Replacement workers started for this worker's slot since its generation started (crashes, failed starts). */
   readonly restarts: number;
 }
 

@@ -3,7 +3,7 @@
 // them by state, and nothing is ever forgotten at the deadline.
 import type { ConnectionState } from '../protocol/counters.js';
 
-export type ReleaseMode = 'close' | 'migrate';
+export type LeaveMode = 'close' | 'migrate';
 
 export interface ClientConnection {
   readonly id: number;
@@ -15,7 +15,7 @@ export interface ClientConnection {
    * deadline); 'migrate' = hand itself to the new generation when idle (tunnels at once).
    * The connection unregisters itself when it is gone, whichever way.
    */
-  release(mode: ReleaseMode): void;
+  leave(mode: LeaveMode): void;
   /** Close now: the drain deadline passed or the worker stops. */
   kill(): void;
 }
@@ -28,7 +28,7 @@ export class ConnectionRegistry {
   private emptyWaiters: (() => void)[] = [];
   /** How connections left once a drain began: counted for the reload's report. */
   readonly ends = { migrated: 0, closed: 0, killed: 0 };
-  private draining: ReleaseMode | undefined;
+  private draining: LeaveMode | undefined;
   private readonly perFrontend = new Map<string, number>();
   /** Called after a connection left (frontend limits admit the next waiting one). */
   onRemoved: ((frontend: string) => void) | undefined;
@@ -51,7 +51,17 @@ export class ConnectionRegistry {
     this.perFrontend.set(conn.frontend, (this.perFrontend.get(conn.frontend) ?? 0) + 1);
     // A connection that arrives while draining (adopted, or accepted just before the
     // listener closed) is asked to go at once.
-    if (this.draining) conn.release(this.draining);
+    if (this.draining) conn.leave(this.draining);
+  }
+
+  /**
+   * `next` takes over `prev`'s place (an HTTP connection that became a tunnel): neither
+   * counted as an end nor as a new connection; a draining registry asks it to leave.
+   */
+  replace(prev: ClientConnection, next: ClientConnection): void {
+    if (!this.live.delete(prev)) return;
+    this.live.add(next);
+    if (this.draining) next.leave(this.draining);
   }
 
   remove(conn: ClientConnection, how: ConnectionEnd): void {
@@ -69,9 +79,9 @@ export class ConnectionRegistry {
   }
 
   /** Ask every connection (and every later one) to leave. */
-  releaseAll(mode: ReleaseMode): void {
+  askAllToLeave(mode: LeaveMode): void {
     this.draining = mode;
-    for (const c of [...this.live]) c.release(mode);
+    for (const c of [...this.live]) c.leave(mode);
   }
 
   killAll(): void {

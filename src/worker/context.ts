@@ -39,7 +39,7 @@ export interface TrafficCounters {
  * One applied config as the worker runs it: the generation number it was applied as, and
  * the backends compiled for it. Frontends compiled for the same config hold it, so an
  * exchange that started under it finishes with its backends and rules (invariant I8);
- * it is released once no connection holds one of its frontends.
+ * the garbage collector frees it once no connection holds one of its frontends.
  */
 export interface ConfigVersion {
   readonly generation: number;

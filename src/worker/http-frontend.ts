@@ -4,31 +4,17 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { Frontend, Limits, Route } from '../config/types.js';
 import { tunnelTimeout } from '../config/timeouts.js';
-import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
+import type { TcpHandle } from '../lib/node-handles.js';
 import type { TunnelResume } from '../protocol/ipc.js';
+import type { HttpFrontendShared } from './http-frontend-shared.js';
 import type { CompiledFrontend, ConfigVersion, WorkerContext } from './context.js';
 import type { DeadlineSweeper } from './deadlines.js';
 import { compileRules, type CompiledRules } from './header-rules.js';
 import { HttpConnection } from './http-connection.js';
 import type { ParseLimits } from './http/limits.js';
 import { Router } from './router.js';
-import { Tunnel } from './tunnel.js';
+import { TunnelSession } from './tunnel-session.js';
 import type { UpstreamPool } from './upstream-pool.js';
-
-export interface HttpFrontendShared {
-  readonly config: Frontend;
-  readonly version: ConfigVersion;
-  readonly ctx: WorkerContext;
-  readonly router: Router;
-  readonly limits: ParseLimits & Pick<Limits, 'pipeline'>;
-  readonly frontendRules: CompiledRules;
-  readonly pool: UpstreamPool;
-  readonly sweeper: DeadlineSweeper;
-  routeRules(route: Route): CompiledRules;
-  nextRequestId(): string;
-  /** This frontend as compiled for the config in force now; undefined if a live apply removed it. */
-  latest(): HttpFrontendShared | undefined;
-}
 
 export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
   readonly router: Router;
@@ -80,27 +66,8 @@ export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
 
   /** A WebSocket (or other Upgrade) tunnel migrated from an older generation. */
   adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void {
-    const clientSocket = adoptHandle(client);
-    const serverSocket = adoptHandle(server);
     const backend = this.version.backends.get(resume.backend);
-    const srv = backend?.server(resume.server);
-    const slot =
-      srv && srv.config.address.host === serverSocket.remoteAddress && srv.config.address.port === serverSocket.remotePort
-        ? backend!.adoptSlot(srv)
-        : undefined;
-    if (!slot)
-      this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', {
-        frontend: this.config.name,
-        backend: resume.backend,
-        server: resume.server,
-      });
-    this.ctx.counters.migratedIn++;
-    const conn = new HttpConnection(clientSocket, this, undefined, true);
-    const tunnel = new Tunnel(clientSocket, serverSocket, {
-      idleTimeout: tunnelTimeout(this.config, backend?.config),
-      lastActivity: resume.lastActivity,
-      onEnd: (how, bytes) => conn.tunnelEnded(how, bytes),
-    });
-    conn.resumeTunnel(tunnel, resume, slot);
+    const idle = tunnelTimeout(this.config, backend?.config);
+    TunnelSession.adopt(this.ctx, this.config.name, this.version.generation, backend, idle, client, server, resume);
   }
 }

@@ -77,7 +77,7 @@ async function drain(migrate: boolean, deadline: number): Promise<void> {
   migrator?.hold();
   const summary = runtime.drain({ migrate, deadline });
   send({ type: 'draining' });
-  migrator?.release();
+  migrator?.sendHeld();
   const s = await summary;
   phase = 'exiting';
   log.debug('worker drained', { ...s });

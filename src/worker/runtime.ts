@@ -307,7 +307,7 @@ export class WorkerRuntime {
     this.stopAccepting();
     const registry = this.ctx.connections;
     this.drainPromise = (async () => {
-      registry.releaseAll(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
+      registry.askAllToLeave(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
       const timer = setTimeout(() => registry.killAll(), Math.max(0, opts.deadline - Date.now()));
       await registry.whenEmpty();
       clearTimeout(timer);
