@@ -15,7 +15,7 @@ export interface RuleVarsSource {
 export function buildRequestHead(req: RequestHead, rules: CompiledRules, clientAddress: string, source: RuleVarsSource): string {
   const drop = rules.request.drop;
   const tokens = req.connectionTokens;
-  let head = req.method + ' ' + req.path + (req.versionMinor === 1 ? ' HTTP/1.1\r\n' : ' HTTP/1.0\r\n');
+  let head = `${req.method} ${req.path}${req.versionMinor === 1 ? ' HTTP/1.1\r\n' : ' HTTP/1.0\r\n'}`;
   let xff: string | undefined;
   let sawHost = false;
   const h = req.headers;
@@ -27,7 +27,7 @@ export function buildRequestHead(req: RequestHead, rules: CompiledRules, clientA
       case 'x-forwarded-host':
         continue;
       case 'x-forwarded-for':
-        xff = xff === undefined ? h[i + 1]! : xff + ', ' + h[i + 1]!;
+        xff = xff === undefined ? h[i + 1]! : `${xff}, ${h[i + 1]!}`;
         continue;
       case 'host':
         // An absolute-form target's authority replaces Host (RFC 9112 §3.2.2).
@@ -38,17 +38,17 @@ export function buildRequestHead(req: RequestHead, rules: CompiledRules, clientA
         // Sent once below: the parser collapsed identical duplicates ("5, 5").
         continue;
     }
-    if (forwarded(lower, tokens, drop)) head += name + ': ' + h[i + 1]! + '\r\n';
+    if (forwarded(lower, tokens, drop)) head += `${name}: ${h[i + 1]!}\r\n`;
   }
-  if (!sawHost && req.host !== undefined) head += 'Host: ' + req.host + '\r\n';
-  if (req.contentLength >= 0 && !req.chunked) head += 'Content-Length: ' + req.contentLength + '\r\n';
-  if (!drop.has('x-forwarded-for')) head += 'X-Forwarded-For: ' + (xff === undefined ? clientAddress : xff + ', ' + clientAddress) + '\r\n';
+  if (!sawHost && req.host !== undefined) head += `Host: ${req.host}\r\n`;
+  if (req.contentLength >= 0 && !req.chunked) head += `Content-Length: ${req.contentLength}\r\n`;
+  if (!drop.has('x-forwarded-for')) head += `X-Forwarded-For: ${xff === undefined ? clientAddress : `${xff}, ${clientAddress}`}\r\n`;
   if (!drop.has('x-forwarded-proto')) head += 'X-Forwarded-Proto: http\r\n';
-  if (req.host !== undefined && !drop.has('x-forwarded-host')) head += 'X-Forwarded-Host: ' + req.host + '\r\n';
-  if (req.upgrade !== undefined) head += 'Connection: upgrade\r\nUpgrade: ' + req.upgrade + '\r\n';
+  if (req.host !== undefined && !drop.has('x-forwarded-host')) head += `X-Forwarded-Host: ${req.host}\r\n`;
+  if (req.upgrade !== undefined) head += `Connection: upgrade\r\nUpgrade: ${req.upgrade}\r\n`;
   else if (req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
   if (!rules.request.empty) head += rules.request.render(source.vars());
-  return head + '\r\n';
+  return `${head}\r\n`;
 }
 
 /**
@@ -65,20 +65,20 @@ export function buildResponseHead(
 ): string {
   const drop = rules.response.drop;
   const tokens = res.connectionTokens;
-  let head = 'HTTP/1.1 ' + res.status + ' ' + res.reason + '\r\n';
+  let head = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
   const h = res.headers;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
     const lower = name.toLowerCase();
     // Content-Length is sent once below (identical duplicates were collapsed).
-    if (lower !== 'content-length' && forwarded(lower, tokens, drop)) head += name + ': ' + h[i + 1]! + '\r\n';
+    if (lower !== 'content-length' && forwarded(lower, tokens, drop)) head += `${name}: ${h[i + 1]!}\r\n`;
   }
-  if (res.contentLength >= 0) head += 'Content-Length: ' + res.contentLength + '\r\n';
+  if (res.contentLength >= 0) head += `Content-Length: ${res.contentLength}\r\n`;
   if (!rules.response.empty) head += rules.response.render(source.vars());
-  if (upgrade !== undefined) head += 'Connection: upgrade\r\nUpgrade: ' + upgrade + '\r\n';
+  if (upgrade !== undefined) head += `Connection: upgrade\r\nUpgrade: ${upgrade}\r\n`;
   else if (closeAfter) head += 'Connection: close\r\n';
   else if (clientVersionMinor === 0) head += 'Connection: keep-alive\r\n';
-  return head + '\r\n';
+  return `${head}\r\n`;
 }
 
 /**
