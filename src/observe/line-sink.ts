@@ -192,11 +192,16 @@ class FdBackend implements Backend {
 
   close(): void {
     if (this.closed) return;
+    // A write in flight: closing the fd under it would lose its lines (EBADF). Write it and
+    // the queue out first, then close (end()); at exit the queue goes out synchronously.
+    if (this.writing) {
+      this.end();
+      return;
+    }
     this.flushAtExit();
     this.closed = true;
     process.off('exit', this.flushAtExit);
     if (this.owned) {
-      // An fs.write still in flight finishes with EBADF and is counted; closing waits for nothing.
       try {
         closeSync(this.fd);
       } catch {
