@@ -43,15 +43,19 @@ function sameFile(a, b) {
 
 function handOver(node) {
   const args = [...process.execArgv, process.argv[1], ...process.argv.slice(2)];
+  // Once only: a HANDOFF_NODE that is a wrapper script runs a node whose execPath differs.
+  const env = { ...process.env, HANDOFF_HANDED_OVER: '1' };
   if (typeof process.execve === 'function') {
     try {
-      process.execve(node, [node, ...args], process.env); // does not return
+      process.execve(node, [node, ...args], env); // does not return
     } catch (err) {
       console.error(`handoff: cannot start ${node}: ${err.message}`);
       process.exit(70);
     }
   }
-  const child = spawn(node, args, { stdio: 'inherit' });
+  // Its own process group: a Ctrl-C on a terminal reaches this process only, and is passed
+  // on once (the master takes a second SIGINT as "stop now").
+  const child = spawn(node, args, { stdio: 'inherit', env, detached: true });
   // Every signal handoff acts on goes to the child; this process only waits for it.
   const signals = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
   const forward = (sig) => child.kill(sig);
@@ -68,7 +72,7 @@ function handOver(node) {
 }
 
 const node = pinnedNode();
-if (node !== undefined && !sameFile(node, process.execPath)) {
+if (node !== undefined && process.env.HANDOFF_HANDED_OVER !== '1' && !sameFile(node, process.execPath)) {
   handOver(node);
 } else {
   const major = Number(process.versions.node.split('.')[0]);

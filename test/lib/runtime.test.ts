@@ -121,3 +121,23 @@ test('an unsupported node gets a clear error, not a crash', {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /handoff: Node\.js v\d+\.\d+\.\d+ is not supported \(handoff needs 22 or newer/);
 });
+
+test('HANDOFF_NODE naming a wrapper script hands over once, not in a loop', {
+  skip: !pinnedInstalled ? 'needs the pinned runtime' : false,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'handoff-runtime-'));
+  try {
+    // The wrapper's node reports the pinned binary as its execPath, never the wrapper's path.
+    const wrapper = join(dir, 'node-wrapper');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${pinnedBin} "$@"\n`, { mode: 0o755 });
+    const r = spawnSync(pinnedBin, [bin, '--version'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, HANDOFF_NODE: wrapper },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
