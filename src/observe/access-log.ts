@@ -193,9 +193,17 @@ export class AccessLog {
     });
   }
 
+  /** Stop: the lines held here are written synchronously with the sink's close (a file). */
   close(): void {
-    this.flush();
-    this.sink?.close();
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const held = this.pending;
+    this.pending = [];
+    this.pendingChars = 0;
+    held.push('');
+    this.sink?.close(held.length > 1 ? held.join('\n') : undefined, held.length - 1);
     this.sink = undefined;
   }
 }
