@@ -1,8 +1,11 @@
 // One line per request (HTTP) or per connection (TCP), to stdout or a file, as JSON or in
-// the combined format (access-format.ts). Lines are batched and written once per
-// event-loop turn: a write() per request would cost a system call each on the hot path.
-// They go through a bounded, non-blocking LineSink: a reader that stalls costs log lines
-// (counted in status and /metrics, warned about on stderr), never a request.
+// the combined format (access-format.ts). Lines are batched: written when FLUSH_BYTES are
+// pending or FLUSH_MS after the first pending line, whichever comes first. A write per
+// request, or even per event-loop turn, costs a system call (a file: a threadpool round
+// trip, a thread wake-up) every few requests: measured at 10% of a worker's CPU under
+// load (docs/performance.md). They go through a bounded, non-blocking LineSink: a reader
+// that stalls costs log lines (counted in status and /metrics, warned about on stderr),
+// never a request.
 //
 // Reopening (SIGUSR1 to the master, relayed to every worker): a log file renamed by
 // logrotate is let go and the path opened anew, asynchronously. Until the new file is open,
@@ -18,6 +21,11 @@ import { createLogger, type Logger } from './logger.js';
 
 /** What the access log buffers at most while its reader does not keep up (`log.buffer`). */
 export const DEFAULT_ACCESS_BUFFER = 1024 * 1024;
+
+/** Pending lines are written at the latest this long after the first of them. */
+export const FLUSH_MS = 20;
+/** ... or as soon as this many characters are pending (bounds what waits here). */
+export const FLUSH_BYTES = 64 * 1024;
 
 /**
  * The request headers the log records (User-Agent, Referer, X-Request-Id), set on `entry`.
@@ -40,13 +48,31 @@ export function recordRequestHeaders(entry: AccessEntry, headers: readonly strin
   }
 }
 
+let lastTimeMs = NaN;
+let lastTimeIso = '';
+
+/**
+ * `new Date(ms).toISOString()`, remembered for the last millisecond asked: under load many
+ * entries start in the same millisecond, and building the string costs about 1 µs each.
+ */
+export function isoTime(ms: number): string {
+  if (ms !== lastTimeMs) {
+    lastTimeIso = new Date(ms).toISOString();
+    lastTimeMs = ms;
+  }
+  return lastTimeIso;
+}
+
 /** Told the path once new lines go to the reopened file (no path: nothing to reopen). */
 export type ReopenDone = (err: Error | null, file?: string) => void;
 
 export class AccessLog {
   private sink: LineSink | undefined;
   private pending: string[] = [];
-  private scheduled = false;
+  private pendingChars = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** FLUSH_BYTES, or less under a small log.buffer: a batch must fit the sink's bound. */
+  private readonly flushChars: number;
   private format: FormatEntry;
   private readonly file: string | undefined;
   private readonly sinkOptions: LineSinkOptions;
@@ -57,6 +83,7 @@ export class AccessLog {
   constructor(config: AccessLogConfig) {
     this.format = entryFormatter(config.format);
     this.sinkOptions = { name: 'access', maxBuffered: config.buffer ?? DEFAULT_ACCESS_BUFFER, report: reportDrops };
+    this.flushChars = Math.max(1, Math.min(FLUSH_BYTES, Math.floor(this.sinkOptions.maxBuffered / 4)));
     this.file = typeof config.target === 'object' ? config.target.file : undefined;
     if (config.target === 'stdout') this.sink = new LineSink({ fd: 1 }, this.sinkOptions);
     else if (this.file !== undefined) this.sink = new LineSink({ fd: openSync(this.file, 'a'), owned: true }, this.sinkOptions);
@@ -73,19 +100,24 @@ export class AccessLog {
 
   write(entry: AccessEntry): void {
     if (this.sink === undefined) return;
-    this.pending.push(this.format(entry));
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
+    const line = this.format(entry);
+    this.pending.push(line);
+    this.pendingChars += line.length + 1;
+    if (this.pendingChars >= this.flushChars) this.flush();
+    else this.timer ??= setTimeout(this.flush, FLUSH_MS);
   }
 
   readonly flush = (): void => {
-    this.scheduled = false;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.sink === undefined || this.pending.length === 0) return;
     const lines = this.pending;
     this.pending = [];
-    this.sink.write(`${lines.join('\n')}\n`, lines.length);
+    this.pendingChars = 0;
+    lines.push('');
+    this.sink.write(lines.join('\n'), lines.length - 1);
   };
 
   /**
@@ -132,9 +164,17 @@ export class AccessLog {
     });
   }
 
+  /** Stop: the lines held here are written synchronously with the sink's close (a file). */
   close(): void {
-    this.flush();
-    this.sink?.close();
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const held = this.pending;
+    this.pending = [];
+    this.pendingChars = 0;
+    held.push('');
+    this.sink?.close(held.length > 1 ? held.join('\n') : undefined, held.length - 1);
     this.sink = undefined;
   }
 }
