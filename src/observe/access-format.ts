@@ -14,7 +14,7 @@
 // Strings are quoted and escaped as nginx does: " and \ and every byte outside printable
 // ASCII become \xHH, so a client cannot forge a line or a field.
 import type { AccessLogFormat } from '../config/types.js';
-import type { AccessEntry } from './access-log.js';
+import type { AccessEntry } from './access-entry.js';
 
 export type FormatEntry = (entry: AccessEntry) => string;
 

@@ -15,7 +15,6 @@ import { close as fsClose, open, openSync } from 'node:fs';
 import type { AccessLog as AccessLogConfig, AccessLogFormat } from '../config/types.js';
 import type { AccessEntry } from './access-entry.js';
 import { entryFormatter, type FormatEntry } from './access-format.js';
-export type { AccessEntry } from './access-entry.js';
 import { LineSink, type DropReport, type LineSinkOptions } from './line-sink.js';
 import { createLogger, type Logger } from './logger.js';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccessLog, FLUSH_BYTES, isoTime, type AccessEntry } from '../../src/observe/access-log.js';
+import type { AccessEntry } from '../../src/observe/access-entry.js';
+import { AccessLog, FLUSH_BYTES, isoTime } from '../../src/observe/access-log.js';
 import { droppedLines } from '../../src/observe/line-sink.js';
 import { waitUntil } from '../helpers/wait.js';
 
