@@ -4,6 +4,7 @@
 // Cross-references (a route's backend exists, binds are unique...) are checked in semantic-checks.ts.
 import { ERROR_STATUSES } from './error-pages.js';
 import type { ValueKind } from './value-kinds.js';
+import { frontendTlsSchema, redirectHttpsSchema } from './tls-schema.js';
 
 type Schema = Record<string, unknown>;
 
@@ -56,8 +57,10 @@ const route = mapping(
     path: kind('path-prefix'),
     backend: { type: 'string', 'x-expected': 'a backend name' },
     headers,
+    // TLS (issue 11): a route answers with the https URL instead of a backend.
+    redirect_https: redirectHttpsSchema,
   },
-  ['backend'],
+  // backend, or redirect_https: semantic-checks.ts says which is missing, at the route.
 );
 
 const frontend = mapping(
@@ -70,6 +73,9 @@ const frontend = mapping(
     timeouts,
     errors,
     maxconn: int(1),
+    // TLS termination and the https redirect (issue 11): src/config/tls-schema.ts.
+    tls: frontendTlsSchema,
+    redirect_https: redirectHttpsSchema,
   },
   ['bind'],
 );

@@ -37,6 +37,9 @@ import { parseResponseHead, responseBodyFraming, type ResponseHead } from './htt
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { connectTo } from './upstream-connect.js';
+import { isTls, tlsInfo } from '../tls/connection-info.js';
+import type { HttpsRedirect } from '../config/tls-types.js';
+import { httpsLocation, renderHttpsRedirect } from './https-redirect.js';
 import type { UpstreamConnection, UpstreamUser } from './upstream-pool.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -117,6 +120,8 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
   private ended = false;
   private migrating = false;
   private readonly clientAddress: string;
+  /** A TLS connection (issue 11): X-Forwarded-Proto https, ${tls.*} variables, never migrated. */
+  private readonly secure: boolean;
 
   constructor(
     private readonly socket: net.Socket,
@@ -128,6 +133,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.id = fe.ctx.connections.newId();
     this.frontend = fe.config.name;
     this.clientAddress = socket.remoteAddress ?? '';
+    this.secure = isTls(socket); // TLS (issue 11): see tls-accept.ts
     this.rules = fe.frontendRules;
     if (adoptedTunnel) {
       this.state = 'tunnel';
@@ -377,6 +383,12 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     }
     this.route = match.route;
     this.rules = match.route ? this.fe.routeRules(match.route) : this.fe.frontendRules;
+    // issue 11: a redirect_https route (or frontend default) answers itself, no backend.
+    const redirect = match.route ? match.route.redirectHttps : this.fe.config.redirectHttps;
+    if (redirect) {
+      this.respondRedirect(redirect);
+      return;
+    }
     this.backend = this.fe.version.backends.get(match.backend);
     if (!this.backend) {
       this.respondError(503, 'no-backend', !this.reqBodyDone);
@@ -556,6 +568,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
       clientAddress: this.clientAddress,
       requestId: this.requestId,
       requestStart: this.tStart,
+      tls: tlsInfo(this.socket), // TLS (issue 11): empty strings on a plain connection
     };
   }
 
@@ -592,7 +605,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     if (req.contentLength >= 0 && !req.chunked) head += 'Content-Length: ' + req.contentLength + '\r\n';
     if (!drop.has('x-forwarded-for'))
       head += 'X-Forwarded-For: ' + (xff === undefined ? this.clientAddress : xff + ', ' + this.clientAddress) + '\r\n';
-    if (!drop.has('x-forwarded-proto')) head += 'X-Forwarded-Proto: http\r\n';
+    if (!drop.has('x-forwarded-proto')) head += this.secure ? 'X-Forwarded-Proto: https\r\n' : 'X-Forwarded-Proto: http\r\n';
     if (req.host !== undefined && !drop.has('x-forwarded-host')) head += 'X-Forwarded-Host: ' + req.host + '\r\n';
     if (req.upgrade !== undefined) head += 'Connection: upgrade\r\nUpgrade: ' + req.upgrade + '\r\n';
     else if (req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
@@ -983,6 +996,24 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     this.endRequest(cause);
   }
 
+  /** issue 11: 301/308 to the https URL (src/worker/https-redirect.ts); a host that cannot go into Location gets 400. */
+  private respondRedirect(redirect: HttpsRedirect) {
+    const req = this.req!;
+    const location = httpsLocation(redirect, req.host, req.path);
+    if (location === undefined) {
+      this.respondError(400, 'bad-request: host not usable for the https redirect', true);
+      return;
+    }
+    // A body not yet read cannot be skipped safely: close after the answer.
+    if (!this.reqBodyDone || this.releaseMode === 'close') this.closeAfter = true;
+    this.status = redirect.code;
+    this.responseStarted = true;
+    const out = renderHttpsRedirect(redirect, location, this.rules.response, this.vars(), this.closeAfter);
+    this.bytesOut += out.length;
+    this.socket.write(out);
+    this.endRequest('ok');
+  }
+
   /** The exchange cannot finish properly (reset, timeout, abort): close both sides. */
   private abortExchange(cause: string) {
     this.dropUpstream();
@@ -1034,7 +1065,9 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
 
   release(mode: ReleaseMode): void {
     if (this.ended || this.migrating) return;
-    if (mode === 'migrate' && !this.fe.ctx.migrator) mode = 'close';
+    // TLS (issue 11): Node cannot export a TLS session, so a TLS connection is closed at its
+    // next safe point instead (Connection: close on the response in flight, idle: closed).
+    if (mode === 'migrate' && (!this.fe.ctx.migrator || this.secure)) mode = 'close';
     this.releaseMode = mode;
     if (this.state === 'tunnel') {
       if (mode === 'migrate') void this.migrateTunnel();
