@@ -217,3 +217,21 @@ export function makeNonBlocking(stream: net.Socket): boolean {
   if (!h || typeof h.setBlocking !== 'function') return false;
   return h.setBlocking(false) === 0;
 }
+
+/**
+ * TLS (issue 11): the result of verifying the client's certificate chain against the
+ * secure context's CA, for a server TLSSocket built around an accepted socket. Node's
+ * tls.Server reads the same native `verifyError()` in its own connection listener to set
+ * `authorized` (the handoff workers wrap sockets themselves, so that listener never runs).
+ * undefined: verified (or no certificate). A code such as UNABLE_TO_VERIFY_LEAF_SIGNATURE.
+ */
+export function tlsVerifyError(socket: net.Socket): string | undefined {
+  const h = (socket as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | undefined } | null })._handle;
+  if (!h || typeof h.verifyError !== 'function') {
+    throw new Error(
+      `node ${process.version}: TLSWrap.verifyError is gone; handoff cannot verify client certificates (see src/lib/node-handles.ts)`,
+    );
+  }
+  const err = h.verifyError();
+  return err ? (err.code ?? err.message) : undefined;
+}

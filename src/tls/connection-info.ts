@@ -3,7 +3,6 @@
 // subject. Read once per connection, on first use, from the public TLSSocket API; all
 // empty on a plain connection.
 import type net from 'node:net';
-import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { oneLineName } from './certificate.js';
 
@@ -26,14 +25,12 @@ export function tlsInfo(socket: net.Socket): TlsInfo {
   let info = cache.get(socket);
   if (info) return info;
   let clientSubject = '';
+  // authorized: set by tls-accept.ts once the client's chain verified against client_ca.
   if (socket.authorized) {
-    const raw = socket.getPeerCertificate()?.raw;
-    if (raw && raw.length > 0) {
-      try {
-        clientSubject = oneLineName(new X509Certificate(raw).subject);
-      } catch {
-        clientSubject = '';
-      }
+    try {
+      clientSubject = oneLineName(socket.getPeerX509Certificate()?.subject);
+    } catch {
+      clientSubject = '';
     }
   }
   const servername = (socket as unknown as { servername?: string | false }).servername;

@@ -48,8 +48,9 @@ export function compileTls(config: FrontendTls, previous: CompiledTls | undefine
     SNICallback: (servername, cb) => cb(null, selector.select(servername)),
     ALPNProtocols: ['http/1.1'],
     requestCert: config.clientCert !== 'none',
-    // optional: the handshake completes without a certificate; one that does not verify is
-    // refused after it (tls-accept.ts), as nginx's ssl_verify_client optional does.
+    // required: OpenSSL refuses a handshake without a certificate. The chain itself is
+    // verified after the handshake, for both modes (tls-accept.ts): a certificate that does
+    // not verify is refused, as nginx's ssl_verify_client on/optional does.
     rejectUnauthorized: config.clientCert === 'required',
   };
   return { config, selector, contexts, socketOptions };

@@ -16,6 +16,7 @@
 // ends it.
 import type net from 'node:net';
 import tls from 'node:tls';
+import { tlsVerifyError } from '../lib/node-handles.js';
 import { HandshakeFailureLog, handshakeCause, type HandshakeCause } from '../tls/handshake-failures.js';
 import { compileTls, type CompiledTls } from '../tls/secure-contexts.js';
 import type { ClientConnection, ReleaseMode } from './connections.js';
@@ -87,13 +88,19 @@ export class TlsHandshake implements ClientConnection {
   private readonly onSecure = () => {
     const socket = this.tlsSocket!;
     if (this.phase !== 'handshaking') return;
-    // client_cert optional: no certificate is fine; one that does not verify is not.
-    if (this.host.tls.config.clientCert === 'optional' && !socket.authorized) {
-      const peer = socket.getPeerCertificate();
-      if (peer && Object.keys(peer).length > 0) {
-        this.fail('client-certificate', String(socket.authorizationError ?? ''));
+    // Client certificates: OpenSSL has already refused a missing one when required; the
+    // chain is checked here against client_ca (as tls.Server does in its own listener).
+    // optional: no certificate is fine; one that does not verify is not.
+    if (this.host.tls.config.clientCert !== 'none' && socket.getPeerX509Certificate() !== undefined) {
+      const error = tlsVerifyError(socket);
+      if (error !== undefined) {
+        this.fail('client-certificate', error);
         return;
       }
+      socket.authorized = true;
+    } else if (this.host.tls.config.clientCert === 'required') {
+      this.fail('client-certificate', 'no certificate');
+      return;
     }
     this.phase = 'done';
     clearTimeout(this.timer);
