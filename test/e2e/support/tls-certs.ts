@@ -78,9 +78,10 @@ export function issue(
     // openssl 3.0's x509 cannot set a start date: `openssl ca` can, with a minimal config.
     const cnf = join(dir, `${file}.cnf`);
     writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(join(dir, 'serial.txt'), '1000\n');
     writeFileSync(
       cnf,
-      `[ca]\ndefault_ca=t\n[t]\ndatabase=${join(dir, 'index.txt')}\nnew_certs_dir=${dir}\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\norganizationName=optional\n`,
+      `[ca]\ndefault_ca=t\n[t]\ndatabase=${join(dir, 'index.txt')}\nserial=${join(dir, 'serial.txt')}\nnew_certs_dir=${dir}\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\norganizationName=optional\n`,
     );
     openssl(
       [
@@ -103,7 +104,6 @@ export function issue(
         '20200102000000Z',
         '-extfile',
         ext,
-        '-rand_serial',
       ],
       dir,
     );
