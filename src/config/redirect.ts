@@ -26,10 +26,9 @@ export function checkRedirects(data: unknown, report: Reporter): void {
       const route = rec(value);
       if (!route) return;
       const path: PathSegment[] = [...at, 'routes', i];
-      const hasBackend = 'backend' in route;
-      const hasRedirect = 'redirect_https' in route;
-      if (!hasBackend && !hasRedirect) report.error(path, 'node', 'a route needs a backend (or redirect_https)');
-      if (hasBackend && hasRedirect) report.error([...path, 'redirect_https'], 'key', 'a route has a backend or redirect_https, not both');
+      // Neither: the schema says "missing required key backend".
+      if ('backend' in route && 'redirect_https' in route)
+        report.error([...path, 'redirect_https'], 'key', 'a route has a backend or redirect_https, not both');
     });
   }
 }

@@ -50,18 +50,20 @@ const headerOps = mapping({
 
 const headers = mapping({ request: headerOps, response: headerOps });
 
-const route = mapping(
-  {
-    name: { type: 'string', minLength: 1, 'x-expected': 'a route name' },
-    host: oneOrList(kind('host-pattern'), 'a host pattern or a list of them'),
-    path: kind('path-prefix'),
-    backend: { type: 'string', 'x-expected': 'a backend name' },
-    headers,
-    // TLS (issue 11): a route answers with the https URL instead of a backend.
-    redirect_https: redirectHttpsSchema,
-  },
-  // backend, or redirect_https: semantic-checks.ts says which is missing, at the route.
-);
+const route = mapping({
+  name: { type: 'string', minLength: 1, 'x-expected': 'a route name' },
+  host: oneOrList(kind('host-pattern'), 'a host pattern or a list of them'),
+  path: kind('path-prefix'),
+  backend: { type: 'string', 'x-expected': 'a backend name' },
+  headers,
+  // TLS (issue 11): a route answers with the https URL instead of a backend.
+  redirect_https: redirectHttpsSchema,
+});
+// A route needs a backend unless it redirects to https (issue 11).
+Object.assign(route, {
+  if: { properties: { redirect_https: {} }, required: ['redirect_https'] },
+  else: { properties: { backend: {} }, required: ['backend'] },
+});
 
 const frontend = mapping(
   {

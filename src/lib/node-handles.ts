@@ -125,7 +125,13 @@ export function socketHandle(socket: net.Socket): TcpHandle | undefined {
   return (socket as unknown as { _handle: TcpHandle | null })._handle ?? undefined;
 }
 
-/** Bytes handed to the socket but not yet written to the kernel (stream buffer + libuv queue). */
+/**
+ * Bytes handed to the socket but not yet written to the kernel (stream buffer + libuv queue).
+ * On a TLSSocket (issue 11) the handle is the TLSWrap, whose writeQueueSize counts what the
+ * TLS layer has not yet written below it; both return to 0 once everything is flushed, and
+ * a backlog above the stream's highWaterMark always has a write that returned false, so
+ * 'drain' follows (test/e2e/tls-termination.test.ts, back-pressure and pipelining).
+ */
 export function pendingWriteBytes(socket: net.Socket): number {
   const h = socketHandle(socket);
   return socket.writableLength + (h ? h.writeQueueSize : 0);

@@ -124,7 +124,7 @@ describe('handoff check: tls', () => {
       'frontends:\n  p:\n    bind: 127.0.0.1:1\n    routes:\n      - { host: a.test }\n      - { host: b.test, redirect_https: 308, backend: app }\n    redirect_https: { code: 301, port: 8443 }',
     );
     assert.equal(c.code, 1);
-    assert.match(c.stderr, /:6:9: frontends\.p\.routes\[0\]: a route needs a backend \(or redirect_https\)/);
+    assert.match(c.stderr, /:6:9: frontends\.p\.routes\[0\]\.backend: missing required key "backend"/);
     assert.match(c.stderr, /frontends\.p\.routes\[1\]\.redirect_https: a route has a backend or redirect_https, not both/);
     const d = await check(
       'frontends:\n  p:\n    bind: 127.0.0.1:1\n    routes:\n      - { host: a.test, backend: app }\n    redirect_https: 308',

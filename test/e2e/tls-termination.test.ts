@@ -199,6 +199,18 @@ backends:
       }
     });
 
+    it('pipelined requests whose responses outgrow the output bound wait for the client to read, then go on', async () => {
+      const c = await tlsClient();
+      let burst = '';
+      for (let i = 0; i < 6; i++) burst += `GET /big${i}?bytes=300000 HTTP/1.1\r\nHost: a.test\r\n\r\n`;
+      c.send(burst);
+      for (let i = 0; i < 6; i++) {
+        const res = await c.readResponse({ timeoutMs: 20_000 });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.length, 300000);
+      }
+    });
+
     it('a client that half-closes after its request still gets the response', async () => {
       const c = await tlsClient();
       c.send('GET /half HTTP/1.1\r\nHost: a.test\r\n\r\n');
