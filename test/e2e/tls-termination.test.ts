@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import WebSocket from 'ws';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEcho } from '../helpers/echo.js';
@@ -218,6 +219,22 @@ backends:
       const res = await c.readResponse();
       assert.equal(res.status, 200);
       await c.waitClosed();
+    });
+  });
+
+  describe('WebSocket over TLS', () => {
+    it('wss: the upgrade is proxied and messages are echoed both ways through the tunnel', async () => {
+      const ws = new WebSocket(`wss://127.0.0.1:${tlsPort}/ws`, { ca: [caText], servername: 'a.test' } as WebSocket.ClientOptions);
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      const big = Buffer.alloc(1024 * 1024, 5);
+      for (const msg of ['hello', big]) {
+        const echoed = new Promise<Buffer>((resolve) => ws.once('message', (d) => resolve(d as Buffer)));
+        ws.send(msg);
+        const got = await echoed;
+        assert.equal(Buffer.compare(got, Buffer.from(msg)), 0);
+      }
+      ws.close(1000);
+      await new Promise((r) => ws.once('close', r));
     });
   });
 
