@@ -31,6 +31,8 @@ export interface FrontendTls {
   readonly clientCert: ClientCertMode;
   /** CA certificates (PEM) that client certificates must chain to; with clientCert optional/required. */
   readonly clientCa?: { readonly file: string; readonly pem: string };
+  /** Session ticket keys, base64 of 48 bytes, the same in every worker (src/tls/ticket-keys.ts). Never shown. */
+  readonly ticketKeys: string;
 }
 
 /** `redirect_https:` on a frontend (its default action) or a route: answer with the https URL. */

@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CertificateProblem, inspectPair, readCertificate, type CertificateFacts } from '../tls/certificate.js';
 import { keyPermissionWarning } from '../tls/key-permissions.js';
+import { ticketKeysFor } from '../tls/ticket-keys.js';
 import type { PathSegment } from './issue.js';
 import type { Reporter } from './semantic-checks.js';
 import type { ClientCertMode, FrontendTls, TlsCertificate, TlsVersion } from './tls-types.js';
@@ -38,13 +39,14 @@ export async function loadFrontendTls(data: unknown, baseDir: string, report: Re
       report.error(at, 'key', 'tls termination applies to http frontends (a tcp frontend forwards TLS bytes untouched)');
       continue;
     }
-    const loaded = await loadOne(at, tls, baseDir, report, out.files, now);
+    const loaded = await loadOne(name, at, tls, baseDir, report, out.files, now);
     if (loaded) out.frontends.set(name, loaded);
   }
   return out;
 }
 
 async function loadOne(
+  frontend: string,
   at: PathSegment[],
   tls: Rec,
   baseDir: string,
@@ -148,7 +150,7 @@ async function loadOne(
   } else if ('client_ca' in tls) clientCert = 'required';
 
   if (!ok || certificates.length === 0) return undefined;
-  return { certificates, minVersion, clientCert, ...(clientCa ? { clientCa } : {}) };
+  return { certificates, minVersion, clientCert, ...(clientCa ? { clientCa } : {}), ticketKeys: ticketKeysFor(frontend) };
 }
 
 async function readOrReport(

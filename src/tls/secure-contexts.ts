@@ -31,6 +31,7 @@ export function compileTls(config: FrontendTls, previous: CompiledTls | undefine
           cert: cert.certPem,
           key: cert.keyPem,
           minVersion: config.minVersion,
+          ticketKeys: Buffer.from(config.ticketKeys, 'base64'),
           ...(config.clientCa ? { ca: config.clientCa.pem } : {}),
         });
       } catch (err) {
@@ -65,5 +66,7 @@ function materialKey(config: FrontendTls, cert: TlsCertificate): string {
     .update(config.minVersion)
     .update('\0')
     .update(config.clientCa?.pem ?? '')
+    .update('\0')
+    .update(config.ticketKeys)
     .digest('hex');
 }

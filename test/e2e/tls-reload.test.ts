@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
-import type tls from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { startEcho } from '../helpers/echo.js';
 import { workerPids, type RunningHandoff } from '../helpers/handoff.js';
 import { stopAll } from '../helpers/processes.js';
@@ -36,7 +36,29 @@ describe('tls and reloads', () => {
     c.send(`GET ${path} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
     return c.readResponse({ timeoutMs: 15_000 });
   };
-  const peerSerial = (c: RawClient) => (c.socket as tls.TLSSocket).getPeerCertificate().serialNumber.toUpperCase();
+  /** A TLS session (ticket) from a fresh connection. */
+  const ticket = () =>
+    new Promise<Buffer>((resolve, reject) => {
+      const c = tlsConnect({ port: tlsPort, host: '127.0.0.1', servername: 'a.test', ca: [caText] });
+      c.once('session', (s) => {
+        resolve(s);
+        c.end();
+      });
+      c.once('error', reject);
+      c.on('data', () => {});
+    });
+  /** Whether a new connection offering `session` resumes it. */
+  const resumes = (session: Buffer) =>
+    new Promise<boolean>((resolve, reject) => {
+      const c = tlsConnect({ port: tlsPort, host: '127.0.0.1', servername: 'a.test', ca: [caText], session });
+      c.once('secureConnect', () => {
+        resolve(c.isSessionReused());
+        c.end();
+      });
+      c.once('error', reject);
+      c.on('data', () => {});
+    });
+  const peerSerial = (c: RawClient) => (c.socket as TLSSocket).getPeerCertificate().serialNumber.toUpperCase();
 
   before(async () => {
     ca = makeCa();
@@ -121,6 +143,8 @@ backends:
   it('a process reload: the TLS request in flight ends with Connection: close, idle TLS connections close cleanly, plain ones migrate', async () => {
     const idle = await tlsClient();
     assert.equal((await get(idle)).status, 200);
+    // A session ticket from a worker of this generation (TLS 1.3: it arrives after the handshake).
+    const session = await ticket();
     const busy = await tlsClient();
     const plain = await RawClient.connect(plainPort);
     clients.push(plain);
@@ -142,9 +166,12 @@ backends:
     assert.equal(busy.error, undefined, 'the busy TLS connection was reset');
     await idle.waitClosed();
     assert.equal(idle.error, undefined, 'the idle TLS connection was reset');
-    // A client retrying on a new connection is served by the new generation.
+    // A client retrying on a new connection is served by the new generation, and resumes
+    // its TLS session there: every worker of every generation shares the ticket keys.
     const retry = await tlsClient();
     assert.equal((await get(retry)).status, 200);
+    const resumed = await resumes(session);
+    assert.equal(resumed, true, 'the session ticket from the old generation was not accepted by the new one');
     // The plain keep-alive connection migrated: same TCP connection, served after the reload.
     plain.send('GET / HTTP/1.1\r\nHost: p\r\n\r\n');
     assert.equal((await plain.readResponse()).status, 200);
