@@ -121,7 +121,7 @@ backends:
   });
 
   describe('HTTP over TLS', () => {
-    it('X-Forwarded-Proto is https and ${tls.*} carry the SNI and version; plain: http and empty', async () => {
+    it('X-Forwarded-Proto is https and the tls.* variables carry the SNI and version; plain: http and empty', async () => {
       const c = await tlsClient('x.w.test');
       c.send('GET /v HTTP/1.1\r\nHost: x.w.test\r\n\r\n');
       const res = await c.readResponse();

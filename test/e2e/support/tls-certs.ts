@@ -56,7 +56,7 @@ export function issue(
     `extendedKeyUsage=${o.client ? 'clientAuth' : 'serverAuth'}`,
     ...(o.names && o.names.length > 0 ? [`subjectAltName=${o.names.map((n) => `DNS:${n}`).join(',')}`] : []),
   ];
-  writeFileSync(ext, lines.join('\n') + '\n');
+  writeFileSync(ext, `${lines.join('\n')}\n`);
   const serial = (serialSeq++).toString(16).toUpperCase();
   const args = [
     'x509',
