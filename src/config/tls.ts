@@ -109,7 +109,7 @@ async function loadOne(
       report.warning(
         p.certPath,
         'value',
-        `the certificate ${p.cert} expires in ${days < 1 ? 'less than a day' : `${Math.floor(days)} days`} (${new Date(facts.notAfter).toISOString()})`,
+        `the certificate ${p.cert} expires in ${days < 1 ? 'less than a day' : Math.floor(days) === 1 ? '1 day' : `${Math.floor(days)} days`} (${new Date(facts.notAfter).toISOString()})`,
       );
     if (facts.notBefore > now)
       report.warning(p.certPath, 'value', `the certificate ${p.cert} is not valid before ${new Date(facts.notBefore).toISOString()}`);
