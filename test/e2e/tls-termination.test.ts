@@ -15,7 +15,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEcho } from '../helpers/echo.js';
 import { workerPids, type RunningHandoff } from '../helpers/handoff.js';
+import { findChromium, openPage } from '../helpers/chromium.js';
 import { stopAll } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/wait.js';
 import { RawClient } from './support/raw-client.js';
 import { startProxy } from './support/proxy.js';
 import { issue, makeCa, removeCa, type Issued, type TestCa } from './support/tls-certs.js';
@@ -273,6 +275,31 @@ backends:
       const status = await (await fetch(`http://127.0.0.1:${statsPort}/status.json`)).text();
       for (const out of [text, status, h.proc.output()]) assert.doesNotMatch(out, /PRIVATE KEY/);
       assert.match(status, new RegExp(named.serial));
+    });
+  });
+
+  describe('stats page', () => {
+    const chromium = findChromium();
+    it('lists each certificate with its names, time left and serial, in a real browser', {
+      skip: chromium ? false : 'no chromium on PATH',
+    }, async () => {
+      const page = await openPage(chromium!, `http://127.0.0.1:${statsPort}/`);
+      try {
+        const rows = await waitUntil(
+          'the TLS rows',
+          async () => {
+            const t = await page.evaluate<string>(`document.getElementById('tls-rows').textContent`);
+            return t.includes(named.serial) ? t : undefined;
+          },
+          30_000,
+          100,
+        );
+        assert.match(rows, /default\.pem \(default\)default\.test\d+ days/);
+        assert.match(rows, /named\.pema\.test, \*\.w\.test\d+ days/);
+        assert.deepEqual(page.problems, []);
+      } finally {
+        await page.close();
+      }
     });
   });
 
