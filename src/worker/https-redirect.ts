@@ -19,8 +19,7 @@ export function httpsLocation(r: HttpsRedirect, host: string | undefined, path: 
 }
 
 export function renderHttpsRedirect(r: HttpsRedirect, location: string, rules: CompiledOps, vars: RuleVars, close: boolean): Buffer {
-  let head =
-    `HTTP/1.1 ${r.code} ${REASONS[r.code]}\r\nLocation: ${location}\r\nContent-Length: 0\r\nCache-Control: no-cache\r\n`;
+  let head = `HTTP/1.1 ${r.code} ${REASONS[r.code]}\r\nLocation: ${location}\r\nContent-Length: 0\r\nCache-Control: no-cache\r\n`;
   if (close) head += 'Connection: close\r\n';
   head += `${rules.render(vars)}\r\n`;
   return Buffer.from(head, 'latin1');
