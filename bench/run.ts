@@ -1,5 +1,5 @@
-// The benchmark dispatcher:  node dist/bench/run.js [all|http|reload|migrate] [options]
-// (npm run bench, bench:http, bench:reload, bench:migrate). Benchmarks print numbers
+// The benchmark dispatcher:  node dist/bench/run.js [all|http|reload|migrate|tls] [options]
+// (npm run bench, bench:http, bench:reload, bench:migrate, bench:tls). Benchmarks print numbers
 // measured in one run on this machine; they never assert timings. Every process they
 // start is stopped at the end, on an error, and on Ctrl-C.
 import { parse, UsageError } from '../src/cli/args.js';
@@ -9,8 +9,9 @@ import { formatMigrateReport, MIGRATE_DEFAULTS, runMigrateBench } from './migrat
 import { RELOAD_DEFAULTS, runReloadBench, type BackendChoice } from './reload.js';
 import { formatReloadReport } from './reload-report.js';
 import { killAllServicesNow, stopAllServices } from './support/service-process.js';
+import { formatTlsReport, runTlsBench, TLS_DEFAULTS } from './tls.js';
 
-const HELP = `usage: node dist/bench/run.js [all|http|reload|migrate|compare|tcp] [options]
+const HELP = `usage: node dist/bench/run.js [all|http|reload|migrate|compare|tcp|tls] [options]
 
   http      requests/s, p50/p99, CPU per request: direct, handoff 1 and 2 workers, HAProxy, nginx
   reload    every reload changes the config; live and process (--restart) variants: reload latency
@@ -20,19 +21,23 @@ const HELP = `usage: node dist/bench/run.js [all|http|reload|migrate|compare|tcp
   migrate   with 100/1,000/10,000 idle keep-alive connections: live reload time, and the old
             generation's switch-to-exit time at a process reload; client errors under a 10
             reloads/s storm, handoff (live, process) vs HAProxy vs nginx
-  all       the three, one after the other (the default)
+  all       http, reload and migrate, one after the other (the default)
   compare   handoff 2 workers vs HAProxy nbthread 2 with nginx's static page behind both, HTTP and
             TCP mode, interleaved rounds, medians of req/s, p99, proxy CPU µs/req and the ratio to
             HAProxy; --nodes runs handoff under several Node binaries in the same rounds
   tcp       compare --modes tcp
+  tls       https termination, handoff (2 workers) vs HAProxy (nbthread 2), same ECDSA P-256
+            certificate and nginx backend: keep-alive req/s and new-connection req/s (one
+            handshake per request), interleaved rounds, medians, CPU per request/handshake
 
 options (durations: 10s, 2m, 500ms, or a number of seconds):
   --duration D      http: measured time per target (default 10s)
                     reload: the sustained process-reload storm (default 30s; the issue's figure is --duration 300)
                     migrate: the storm per proxy (default 15s)
+                    tls: each measured run (default 5s)
   --warmup D        http: warm-up per target (default 2s)
   --baseline D      reload: each requests/s comparison run, without and with reloads (default 5s)
-  --rounds N        reload: rounds of the requests/s comparison (default 3)
+  --rounds N        reload: rounds of the requests/s comparison (default 3); tls: interleaved rounds (default 3)
   --reloads N       reload: reloads per latency series (default 100)
   --applies N       reload: live applies of the worker memory series (default 10000)
   --backend B       reload: nginx (static page, the default) or fast (raw net.Server)
@@ -46,7 +51,7 @@ options (durations: 10s, 2m, 500ms, or a number of seconds):
   --access A        compare: handoff's access log, file (default format, to a temp file; the default) or off
   --json            print the report as JSON on stdout (progress stays on stderr)`;
 
-type Benchmark = 'http' | 'reload' | 'migrate' | 'compare' | 'tcp';
+type Benchmark = 'http' | 'reload' | 'migrate' | 'compare' | 'tcp' | 'tls';
 
 function durationOption(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -91,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const which = positionals[0] ?? 'all';
-  if (positionals.length > 1 || !['all', 'http', 'reload', 'migrate', 'compare', 'tcp'].includes(which))
+  if (positionals.length > 1 || !['all', 'http', 'reload', 'migrate', 'compare', 'tcp', 'tls'].includes(which))
     throw new UsageError(`unknown benchmark '${positionals.join(' ')}'`);
   const selected: Benchmark[] = which === 'all' ? ['http', 'reload', 'migrate'] : [which as Benchmark];
   if (which === 'all' && values.duration !== undefined)
@@ -144,6 +149,14 @@ async function main(argv: string[]): Promise<number> {
         connections: intOption('connections', values.connections, RELOAD_DEFAULTS.connections, 1, 10_000),
       });
       print(formatReloadReport(r), r);
+    } else if (b === 'tls') {
+      const r = await runTlsBench({
+        durationMs: durationOption('duration', values.duration, TLS_DEFAULTS.durationMs),
+        warmupMs: durationOption('warmup', values.warmup, TLS_DEFAULTS.warmupMs),
+        rounds: intOption('rounds', values.rounds, TLS_DEFAULTS.rounds, 1, 100),
+        connections: intOption('connections', values.connections, TLS_DEFAULTS.connections, 1, 10_000),
+      });
+      print(formatTlsReport(r), r);
     } else {
       const r = await runMigrateBench({
         counts,

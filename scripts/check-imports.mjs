@@ -4,7 +4,7 @@
 // types is still two modules that cannot be understood apart). Dependency-free on purpose.
 //
 // Layers, lowest first: a module may import its own layer and lower ones only.
-//   lib → config → protocol, observe, backend → worker, master, doctor, echo, storm → demo, cli
+//   lib → config, tls → protocol, observe, backend → worker, master, doctor, echo, storm → demo, cli
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ const src = process.argv[2] ? resolve(process.argv[2]) : join(root, 'src');
 const LAYER = {
   lib: 0,
   config: 1,
+  // Certificates and TLS contexts: read and checked by config at load, compiled by workers.
+  tls: 1,
   protocol: 2,
   observe: 2,
   backend: 2,

@@ -13,6 +13,8 @@ import { parseHostPattern } from './host-pattern.js';
 import { parseSize } from './size.js';
 import { parseStatusRange } from './status-range.js';
 import { parseWorkers } from './workers.js';
+import { httpsRedirect } from './redirect.js';
+import type { FrontendTls } from './tls-types.js';
 
 export interface NormalizeContext {
   readonly source: string;
@@ -20,6 +22,8 @@ export interface NormalizeContext {
   readonly baseDir: string;
   /** Contents of the referenced files, by absolute path. */
   readonly files: ReadonlyMap<string, Buffer>;
+  /** TLS settings by frontend name, read and checked by src/config/tls.ts. */
+  readonly tls?: ReadonlyMap<string, FrontendTls>;
 }
 
 export function normalizeConfig(raw: RawConfig, ctx: NormalizeContext): Config {
@@ -65,6 +69,9 @@ function frontend(name: string, raw: RawFrontend, globalTimeouts: Timeouts, glob
     timeouts: mergeTimeouts(globalTimeouts, raw.timeouts),
     errors: withErrorFiles(globalErrors, absoluteErrors(raw.errors, ctx.baseDir), ctx.files),
     ...(raw.maxconn === undefined ? {} : { maxconn: raw.maxconn }),
+    // TLS (issue 11).
+    ...(ctx.tls?.get(name) ? { tls: ctx.tls.get(name)! } : {}),
+    ...(raw.redirect_https === undefined ? {} : { redirectHttps: httpsRedirect(raw.redirect_https)! }),
   };
 }
 
@@ -74,8 +81,10 @@ function route(raw: RawRoute, index: number): Route {
     name: raw.name ?? String(index),
     hosts: hosts.map(parseHostPattern),
     ...(raw.path === undefined ? {} : { path: raw.path }),
-    backend: raw.backend,
+    // A redirect_https route has no backend (''): it never reaches one.
+    backend: raw.backend ?? '',
     headers: headerRules(raw.headers),
+    ...(raw.redirect_https === undefined ? {} : { redirectHttps: httpsRedirect(raw.redirect_https)! }),
   };
 }
 

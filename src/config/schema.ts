@@ -4,6 +4,7 @@
 // Cross-references (a route's backend exists, binds are unique...) are checked in semantic-checks.ts.
 import { ERROR_STATUSES } from './error-pages.js';
 import type { ValueKind } from './value-kinds.js';
+import { frontendTlsSchema, redirectHttpsSchema } from './tls-schema.js';
 
 type Schema = Record<string, unknown>;
 
@@ -49,16 +50,20 @@ const headerOps = mapping({
 
 const headers = mapping({ request: headerOps, response: headerOps });
 
-const route = mapping(
-  {
-    name: { type: 'string', minLength: 1, 'x-expected': 'a route name' },
-    host: oneOrList(kind('host-pattern'), 'a host pattern or a list of them'),
-    path: kind('path-prefix'),
-    backend: { type: 'string', 'x-expected': 'a backend name' },
-    headers,
-  },
-  ['backend'],
-);
+const route = mapping({
+  name: { type: 'string', minLength: 1, 'x-expected': 'a route name' },
+  host: oneOrList(kind('host-pattern'), 'a host pattern or a list of them'),
+  path: kind('path-prefix'),
+  backend: { type: 'string', 'x-expected': 'a backend name' },
+  headers,
+  // TLS (issue 11): a route answers with the https URL instead of a backend.
+  redirect_https: redirectHttpsSchema,
+});
+// A route needs a backend unless it redirects to https (issue 11).
+Object.assign(route, {
+  if: { properties: { redirect_https: {} }, required: ['redirect_https'] },
+  else: { properties: { backend: {} }, required: ['backend'] },
+});
 
 const frontend = mapping(
   {
@@ -70,6 +75,9 @@ const frontend = mapping(
     timeouts,
     errors,
     maxconn: int(1),
+    // TLS termination and the https redirect (issue 11): src/config/tls-schema.ts.
+    tls: frontendTlsSchema,
+    redirect_https: redirectHttpsSchema,
   },
   ['bind'],
 );

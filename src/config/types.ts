@@ -2,6 +2,8 @@
 // types, never the raw YAML. The model is plain data (arrays and records, no Maps or
 // classes) so the master can send it to workers over IPC as JSON unchanged.
 
+import type { FrontendTls, HttpsRedirect } from './tls-types.js';
+
 /** Milliseconds. Written in the file as a string with a unit: 250ms, 5s, 2m, 1h. */
 export type Duration = number;
 
@@ -52,8 +54,11 @@ export interface Route {
   readonly hosts: readonly HostPattern[];
   /** Path prefix; undefined means any path. */
   readonly path?: string;
+  /** '' for a redirect_https route (it never reaches a backend). */
   readonly backend: string;
   readonly headers: HeaderRules;
+  /** Answer with the https URL instead of proxying (issue 11). */
+  readonly redirectHttps?: HttpsRedirect;
 }
 
 export type FrontendMode = 'http' | 'tcp';
@@ -72,6 +77,10 @@ export interface Frontend {
   readonly errors: ErrorPages;
   /** Max concurrent client connections per worker; undefined means unlimited. */
   readonly maxconn?: number;
+  /** TLS termination (issue 11): certificates, versions, client certificates. */
+  readonly tls?: FrontendTls;
+  /** The default action when no route matches (instead of defaultBackend): redirect to https. */
+  readonly redirectHttps?: HttpsRedirect;
 }
 
 export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'random' | 'source' | 'uri';

@@ -21,6 +21,7 @@ import { droppedLines } from '../observe/line-sink.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { CONNECTION_STATES, sumCounters, type WorkerCounters } from '../protocol/counters.js';
 import type { ControlRequest, ControlResponse, ReloadKind, ReloadRecord, StatusReport } from '../protocol/control.js';
+import { certificateStatus } from '../tls/status.js';
 import type { WorkerMessage } from '../protocol/ipc.js';
 import { ControlServer } from './control-server.js';
 import { Generation } from './generation.js';
@@ -495,6 +496,7 @@ export class Master {
         migratedIn: lifetime.migratedIn,
         logDropped: { access: lifetime.logDropped.access, operational: lifetime.logDropped.operational + droppedLines.operational },
       },
+      tls: certificateStatus(this.config), // TLS (issue 11)
     };
   }
 

@@ -6,7 +6,9 @@
 //              another access log target or buffer (the log file is opened once per process;
 //              log.format alone is applied live)
 //   live       everything else: routes, rules, backends, servers, balancing, health, timeouts,
-//              limits, error pages, binds added or removed, drain settings
+//              limits, error pages, binds added or removed, drain settings, TLS certificates
+//              and settings (their files' bytes are in the hash; the workers build new
+//              contexts at prepare, open TLS connections keep theirs)
 import type { Config } from '../config/types.js';
 import { versionOnDisk } from '../lib/version.js';
 import type { ReloadKind } from '../protocol/control.js';

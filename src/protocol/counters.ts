@@ -67,6 +67,8 @@ export interface WorkerCounters {
   requestDuration: Record<string, Histogram>;
   /** Time spent in a backend's queue by requests that waited (DURATION_BUCKETS), by backend. */
   queueWait: Record<string, Histogram>;
+  /** TLS handshakes by "frontend outcome" (ok, or a failure cause: src/tls/handshake-failures.ts). */
+  tls?: Record<string, number>;
 }
 
 export interface LogDropped {
@@ -168,6 +170,7 @@ export function counterVector(c: WorkerCounters): CounterVector {
   };
   for (const [k, h] of Object.entries(c.requestDuration ?? {})) hist(`duration ${k}`, h);
   for (const [b, h] of Object.entries(c.queueWait ?? {})) hist(`queueWait ${b}`, h);
+  for (const [k, n] of Object.entries(c.tls ?? {})) put(`tls ${k}`, n);
   for (const [b, bc] of Object.entries(c.backends)) {
     put(`backend ${b} queued`, bc.queued);
     put(`backend ${b} queueTimeouts`, bc.queueTimeouts);
@@ -204,6 +207,8 @@ export interface LifetimeTotals {
   requestDuration: { frontend: string; backend: string; class: RequestClass; histogram: Histogram }[];
   queueWait: { backend: string; histogram: Histogram }[];
   backends: Record<string, BackendTotals>;
+  /** TLS handshakes by frontend and outcome (ok or a failure cause). */
+  tls: { frontend: string; outcome: string; count: number }[];
 }
 
 /** The structured form of a (summed) CounterVector. */
@@ -220,6 +225,7 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
     requestDuration: [],
     queueWait: [],
     backends: {},
+    tls: [],
   };
   const durations = new Map<string, Histogram>();
   const waits = new Map<string, Histogram>();
@@ -239,6 +245,9 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
         break;
       case 'queueWait':
         bucket(waits, w[1]!, w[2]!, n);
+        break;
+      case 'tls':
+        t.tls.push({ frontend: w[1]!, outcome: w[2]!, count: n });
         break;
       case 'backend': {
         const b = backend(w[1]!);

@@ -20,7 +20,8 @@ export interface ClientConnection {
   kill(): void;
 }
 
-export type ConnectionEnd = 'closed' | 'migrated' | 'killed';
+/** 'handed-over': a TLS handshake that became an HttpConnection (src/worker/tls-accept.ts); not an end, not counted. */
+export type ConnectionEnd = 'closed' | 'migrated' | 'killed' | 'handed-over';
 
 export class ConnectionRegistry {
   private readonly live = new Set<ClientConnection>();
@@ -67,7 +68,7 @@ export class ConnectionRegistry {
   remove(conn: ClientConnection, how: ConnectionEnd): void {
     if (!this.live.delete(conn)) return;
     this.perFrontend.set(conn.frontend, (this.perFrontend.get(conn.frontend) ?? 1) - 1);
-    if (this.draining) this.ends[how]++;
+    if (this.draining && how !== 'handed-over') this.ends[how]++;
     this.onRemoved?.(conn.frontend);
     if (this.live.size === 0) for (const w of this.emptyWaiters.splice(0)) w();
   }

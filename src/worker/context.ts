@@ -33,6 +33,8 @@ export interface TrafficCounters {
   readonly requestDuration: Map<string, Histogram>;
   /** Time waited in a backend's queue, by backend name. */
   readonly queueWait: Map<string, Histogram>;
+  /** TLS handshakes by "frontend outcome" (outcome: ok or a cause of HANDSHAKE_CAUSES): bounded keys. */
+  readonly tls: Map<string, number>;
 }
 
 /**
@@ -100,6 +102,7 @@ export function newTrafficCounters(): TrafficCounters {
     bytesOut: 0,
     requestDuration: new Map(),
     queueWait: new Map(),
+    tls: new Map(),
   };
 }
 

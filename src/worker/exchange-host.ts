@@ -13,6 +13,8 @@ export type DeadlineKind = 'request' | 'keep-alive' | 'server' | 'client' | 'clo
 export interface ExchangeHost {
   readonly socket: net.Socket;
   readonly clientAddress: string;
+  /** A TLS connection: X-Forwarded-Proto https, ${tls.*} variables, never migrated (tls-accept.ts). */
+  readonly secure: boolean;
   /** A drain asked the connection to leave ('close': Connection: close on this response). */
   readonly leaveMode: 'close' | 'migrate' | undefined;
   /** The connection came from an older generation (access log `migrated`). */

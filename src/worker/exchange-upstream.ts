@@ -17,6 +17,7 @@ import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { queueTermination } from './termination.js';
 import { connectTo } from './upstream-connect.js';
 import type { UpstreamConnection, UpstreamUser } from './upstream-pool.js';
+import { tlsInfo } from '../tls/connection-info.js';
 
 export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** A non-idempotent request cannot be retried after a reset, so it reuses only connections idle for less than this. */
@@ -178,7 +179,7 @@ export abstract class ExchangeUpstream implements UpstreamUser, RuleVarsSource {
     up.scanner.reset();
     this.upstreamBuf = undefined;
     this.resHead = undefined;
-    const head = buildRequestHead(this.req, this.rules, this.conn.clientAddress, this);
+    const head = buildRequestHead(this.req, this.rules, this.conn.clientAddress, this.conn.secure, this);
     const sock = up.socket;
     const pending = this.pendingBody;
     if (pending === undefined || pending.length === 0) sock.write(head, 'latin1');
@@ -205,6 +206,7 @@ export abstract class ExchangeUpstream implements UpstreamUser, RuleVarsSource {
       clientAddress: this.conn.clientAddress,
       requestId: this.requestId,
       requestStart: this.tStart,
+      tls: tlsInfo(this.conn.socket), // empty strings on a plain connection
     };
   }
 

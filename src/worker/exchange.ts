@@ -9,7 +9,9 @@
 import type { AccessEntry, Termination } from '../observe/access-entry.js';
 import { recordRequestHeaders } from '../observe/access-log.js';
 import { countFinishedRequest, peerAddress } from './context.js';
+import type { HttpsRedirect } from '../config/tls-types.js';
 import { renderErrorResponse } from './error-response.js';
+import { httpsLocation, renderHttpsRedirect } from './https-redirect.js';
 import type { ExchangeHost } from './exchange-host.js';
 import { ExchangeUpstream, IDEMPOTENT } from './exchange-upstream.js';
 import type { HttpFrontendShared } from './http-frontend-shared.js';
@@ -89,6 +91,12 @@ export class Exchange extends ExchangeUpstream {
     }
     this.route = match.route;
     this.rules = match.route ? this.fe.routeRules(match.route) : this.fe.frontendRules;
+    // redirect_https on the route (or as the frontend's default): answered here, no backend.
+    const redirect = match.route ? match.route.redirectHttps : this.fe.config.redirectHttps;
+    if (redirect) {
+      this.respondRedirect(redirect);
+      return;
+    }
     this.backend = this.fe.version.backends.get(match.backend);
     if (!this.backend) {
       this.respondError(503, 'no-backend', !this.reqBodyDone);
@@ -393,6 +401,24 @@ export class Exchange extends ExchangeUpstream {
     this.bytesOut += out.length;
     this.conn.socket.write(out);
     this.conn.done(cause);
+  }
+
+  /** 301/308 to the https URL (https-redirect.ts); a Host that cannot go into Location gets 400. */
+  private respondRedirect(redirect: HttpsRedirect) {
+    const location = httpsLocation(redirect, this.req.host, this.req.path);
+    if (location === undefined) {
+      this.respondError(400, 'bad-request', true);
+      return;
+    }
+    // A body not yet read cannot be skipped safely: close after the answer.
+    if (!this.reqBodyDone || this.conn.leaveMode === 'close') this.closeAfter = true;
+    this.status = redirect.code;
+    this.conn.writing();
+    this.responseStarted = true;
+    const out = renderHttpsRedirect(redirect, location, this.rules.response, this.vars(), this.closeAfter);
+    this.bytesOut += out.length;
+    this.conn.socket.write(out);
+    this.conn.done('ok');
   }
 
   /** The exchange cannot finish properly (reset, timeout, abort): close both sides. */

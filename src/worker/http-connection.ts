@@ -33,6 +33,7 @@ import { HttpParseError } from './http/errors.js';
 import { HeadScanner } from './http/head-scanner.js';
 import { parseRequestHead, type RequestHead } from './http/request-head.js';
 import { TunnelSession } from './tunnel-session.js';
+import { isTls } from '../tls/connection-info.js';
 
 export type HttpConnectionPhase = 'idle' | 'reading' | 'waiting' | 'writing' | 'migrating' | 'upgraded' | 'closing' | 'closed';
 
@@ -72,6 +73,7 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
   /** The connection came from an older generation (access log `migrated`). */
   readonly migratedIn: boolean;
   readonly clientAddress: string;
+  readonly secure: boolean;
 
   /** The request/response pair in flight. */
   private exchange: Exchange | undefined;
@@ -100,6 +102,7 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     this.id = fe.ctx.connections.newId();
     this.frontend = fe.config.name;
     this.clientAddress = socket.remoteAddress ?? '';
+    this.secure = isTls(socket);
     this.migratedIn = initial !== undefined;
     socket.setNoDelay(true);
     socket.on('data', this.onClientData);
@@ -453,7 +456,9 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
 
   leave(mode: LeaveMode): void {
     if (this.gone || this.phase === 'migrating') return;
-    if (mode === 'migrate' && !this.fe.ctx.migrator) mode = 'close';
+    // Node cannot export a TLS session: a TLS connection is closed at its next safe point
+    // instead (Connection: close on the response in flight; idle: closed).
+    if (mode === 'migrate' && (!this.fe.ctx.migrator || this.secure)) mode = 'close';
     this.leaveMode = mode;
     if (mode === 'close' && this.served === 0 && !this.exchange) {
       // Just accepted (its request may be on the way): not an idle point. Its first

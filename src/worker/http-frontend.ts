@@ -14,6 +14,7 @@ import { HttpConnection } from './http-connection.js';
 import type { ParseLimits } from './http/limits.js';
 import { Router } from './router.js';
 import { TunnelSession } from './tunnel-session.js';
+import { createTlsHost, TlsHandshake, type TlsHost } from './tls-accept.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
@@ -39,7 +40,16 @@ export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
     this.sweeper = ctx.sweeper;
     // Request ids unique across workers and generations without coordination.
     this.idPrefix = `${randomBytes(4).toString('hex')}-`;
+    // TLS termination: contexts compiled here, at prepare; those whose material did not
+    // change are taken over from the frontend in force (src/worker/tls-accept.ts).
+    const inForce = ctx.live?.frontends.get(config.name);
+    this.tls = createTlsHost(this, inForce instanceof HttpFrontend ? inForce.tls : undefined, (s) => {
+      new HttpConnection(s, this.latest() ?? this);
+    });
   }
+
+  /** Present when the frontend terminates TLS. */
+  readonly tls: TlsHost | undefined;
 
   latest(): HttpFrontend | undefined {
     const fe = this.ctx.live.frontends.get(this.config.name);
@@ -56,7 +66,9 @@ export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
 
   accept(socket: net.Socket): void {
     this.ctx.counters.accepted++;
-    new HttpConnection(socket, this);
+    // TLS: handshake first; the HttpConnection gets the TLS socket after 'secure'.
+    if (this.tls) new TlsHandshake(socket, this.tls);
+    else new HttpConnection(socket, this);
   }
 
   /** An idle keep-alive connection migrated from an older generation, with its unparsed bytes. */

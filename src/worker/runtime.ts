@@ -367,6 +367,7 @@ export class WorkerRuntime {
     }
     for (const [k, h] of c.requestDuration) out.requestDuration[k] = h;
     for (const [k, h] of c.queueWait) out.queueWait[k] = h;
+    if (c.tls.size > 0) out.tls = Object.fromEntries(c.tls); // TLS handshakes (issue 11)
     return out;
   }
 }

@@ -12,7 +12,13 @@ export interface RuleVarsSource {
 }
 
 /** The request head for the server. */
-export function buildRequestHead(req: RequestHead, rules: CompiledRules, clientAddress: string, source: RuleVarsSource): string {
+export function buildRequestHead(
+  req: RequestHead,
+  rules: CompiledRules,
+  clientAddress: string,
+  secure: boolean,
+  source: RuleVarsSource,
+): string {
   const drop = rules.request.drop;
   const tokens = req.connectionTokens;
   let head = `${req.method} ${req.path}${req.versionMinor === 1 ? ' HTTP/1.1\r\n' : ' HTTP/1.0\r\n'}`;
@@ -43,7 +49,7 @@ export function buildRequestHead(req: RequestHead, rules: CompiledRules, clientA
   if (!sawHost && req.host !== undefined) head += `Host: ${req.host}\r\n`;
   if (req.contentLength >= 0 && !req.chunked) head += `Content-Length: ${req.contentLength}\r\n`;
   if (!drop.has('x-forwarded-for')) head += `X-Forwarded-For: ${xff === undefined ? clientAddress : `${xff}, ${clientAddress}`}\r\n`;
-  if (!drop.has('x-forwarded-proto')) head += 'X-Forwarded-Proto: http\r\n';
+  if (!drop.has('x-forwarded-proto')) head += secure ? 'X-Forwarded-Proto: https\r\n' : 'X-Forwarded-Proto: http\r\n';
   if (req.host !== undefined && !drop.has('x-forwarded-host')) head += `X-Forwarded-Host: ${req.host}\r\n`;
   if (req.upgrade !== undefined) head += `Connection: upgrade\r\nUpgrade: ${req.upgrade}\r\n`;
   else if (req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
