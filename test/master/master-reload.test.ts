@@ -2,7 +2,7 @@
 // loopback and a real control socket, but workers are fake children (WorkerSpawner seam),
 // so reload transactions and the reload queue run without forking.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -14,8 +14,15 @@ async function setup(...scripts: FakeScript[]) {
   const dir = mkdtempSync(join(os.tmpdir(), 'handoff-master-'));
   const file = join(dir, 'handoff.yaml');
   const port = await freePort();
-  const write = (workers: number, extra = '') =>
-    writeFileSync(file, `workers: ${workers}\ncontrol: ${join(dir, 'c.sock')}\nfrontends:\n  web:\n    bind: 127.0.0.1:${port}\n${extra}`);
+  // Written whole and renamed into place: a run in progress reads the file asynchronously
+  // and must never see it half written (as an operator's editor or a deploy tool would do).
+  const write = (workers: number, extra = '') => {
+    writeFileSync(
+      `${file}.tmp`,
+      `workers: ${workers}\ncontrol: ${join(dir, 'c.sock')}\nfrontends:\n  web:\n    bind: 127.0.0.1:${port}\n${extra}`,
+    );
+    renameSync(`${file}.tmp`, file);
+  };
   write(1);
   const { spawn, spawned } = fakeSpawner(...scripts);
   const master = new Master(file, spawn);
