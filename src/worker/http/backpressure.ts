@@ -15,9 +15,16 @@ import { pendingWriteBytes } from '../../lib/node-handles.js';
 /** Bytes queued to a client above which handoff stops producing more for it. */
 export const OUTPUT_BOUND = 64 * 1024;
 
-/** True when the socket's queued output is above OUTPUT_BOUND. */
+/**
+ * True when the socket's queued output is above OUTPUT_BOUND and a 'drain' will follow.
+ * Only a write that returned false promises a 'drain' (writableNeedDrain): waiting for one
+ * otherwise would wait forever. That happens when the bytes sit below the stream (the libuv
+ * queue, a TLSWrap's) while the stream's own buffer is under its highWaterMark, which is
+ * 64 KiB since Node 22: a pipelined TLS connection stalled on it. Without a pending
+ * 'drain', the next response's own writes pause the server side once the stream is full.
+ */
 export function outputBacklogged(socket: net.Socket): boolean {
-  return pendingWriteBytes(socket) > OUTPUT_BOUND;
+  return socket.writableNeedDrain && pendingWriteBytes(socket) > OUTPUT_BOUND;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
