@@ -32,6 +32,8 @@ export interface RawRoute {
   path?: string;
   backend: string;
   headers?: RawHeaders;
+  /** mode: tcp only (TLS passthrough by server_name). */
+  sni?: string | string[];
 }
 
 export interface RawFrontend {
@@ -52,7 +54,11 @@ export interface RawServer {
   maxconn?: number;
   backup?: boolean;
   admin?: 'ready' | 'drain' | 'maint';
+  tls?: RawUpstreamTls;
 }
+
+/** TLS to servers: `true`, `false` (a server opting out of its backend's), or settings. */
+export type RawUpstreamTls = boolean | { verify?: boolean; ca?: string; sni?: string };
 
 export interface RawHealth {
   type?: 'tcp' | 'http';
@@ -74,6 +80,7 @@ export interface RawBackend {
   maxqueue?: number;
   passive?: { fall?: number; cooldown?: RawDuration };
   timeouts?: RawTimeouts;
+  tls?: RawUpstreamTls;
 }
 
 export interface RawConfig {

@@ -67,6 +67,8 @@ export interface WorkerCounters {
   requestDuration: Record<string, Histogram>;
   /** Time spent in a backend's queue by requests that waited (DURATION_BUCKETS), by backend. */
   queueWait: Record<string, Histogram>;
+  /** TLS failures by reason (passthrough ClientHello refused, TLS to a server failed). */
+  tlsFailures?: Record<string, number>;
 }
 
 export interface LogDropped {
@@ -160,6 +162,7 @@ export function counterVector(c: WorkerCounters): CounterVector {
   for (const cls of REQUEST_CLASSES) put(`requests ${cls}`, c.requests[cls]);
   put('logDropped access', c.logDropped?.access);
   put('logDropped operational', c.logDropped?.operational);
+  for (const [reason, n] of Object.entries(c.tlsFailures ?? {})) put(`tlsFailures ${reason}`, n);
   const hist = (prefix: string, h: Histogram) => {
     h.counts.forEach((n, i) => put(`${prefix} ${i}`, n));
     put(`${prefix} sum`, h.sum);
@@ -202,6 +205,8 @@ export interface LifetimeTotals {
   requestDuration: { frontend: string; backend: string; class: RequestClass; histogram: Histogram }[];
   queueWait: { backend: string; histogram: Histogram }[];
   backends: Record<string, BackendTotals>;
+  /** TLS failures by reason. */
+  tlsFailures: Record<string, number>;
 }
 
 /** The structured form of a (summed) CounterVector. */
@@ -218,6 +223,7 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
     requestDuration: [],
     queueWait: [],
     backends: {},
+    tlsFailures: {},
   };
   const durations = new Map<string, Histogram>();
   const waits = new Map<string, Histogram>();
@@ -237,6 +243,9 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
         break;
       case 'queueWait':
         bucket(waits, w[1]!, w[2]!, n);
+        break;
+      case 'tlsFailures':
+        t.tlsFailures[w[1]!] = (t.tlsFailures[w[1]!] ?? 0) + n;
         break;
       case 'backend': {
         const b = backend(w[1]!);

@@ -16,6 +16,9 @@ import { countQueueWait, peerAddress, type CompiledFrontend, type ConfigVersion,
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { connectTo } from './upstream-connect.js';
+import { readClientHello } from '../tls/client-hello-reader.js';
+import { chooseBySni, routesBySni } from './sni-router.js';
+import { countTlsFailure } from './context.js';
 
 export class TcpFrontend implements CompiledFrontend {
   constructor(
@@ -32,13 +35,15 @@ export class TcpFrontend implements CompiledFrontend {
   /** A client connection accepted on one of this frontend's listeners. */
   accept(socket: net.Socket): void {
     this.ctx.counters.accepted++;
-    new TcpSession(this.config, this.backend, this.ctx, socket, this.version.generation).start();
+    // Routes by sni: the backend is chosen once the ClientHello is read.
+    const backend = routesBySni(this.config) ? undefined : this.backend;
+    new TcpSession(this.config, backend, this.ctx, socket, this.version.generation, this.version).start();
   }
 
   /** A tunnel migrated from an older generation: both sockets, resumed as they were. */
   adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void {
     const backend = this.version.backends.get(resume.backend);
-    const session = new TcpSession(this.config, backend, this.ctx, adoptHandle(client), this.version.generation);
+    const session = new TcpSession(this.config, backend, this.ctx, adoptHandle(client), this.version.generation, this.version);
     session.resume(adoptHandle(server), resume);
   }
 }
@@ -60,14 +65,21 @@ class TcpSession implements ClientConnection {
   private backendName: string | undefined;
   private ended = false;
   private migrated = false;
+  /** TLS passthrough: the bytes read while peeking at the ClientHello, written to the server first. */
+  private preface: Buffer | undefined;
+  private sni: string | undefined;
+  private route: string | undefined;
 
   constructor(
     private readonly config: Frontend,
-    private readonly backend: BackendRuntime | undefined,
+    /** Chosen at accept, or (routes by sni) once the ClientHello is read. */
+    private backend: BackendRuntime | undefined,
     private readonly ctx: WorkerContext,
     private readonly socket: net.Socket,
     /** The config generation this connection was accepted under (logs). */
     private readonly generation: number,
+    /** Its backends (routes by sni look the chosen one up here). */
+    private readonly version: ConfigVersion,
   ) {
     this.id = ctx.connections.newId();
     this.frontend = config.name;
@@ -83,7 +95,35 @@ class TcpSession implements ClientConnection {
   }
 
   start(): void {
-    void this.connect();
+    if (routesBySni(this.config)) void this.peekThenConnect();
+    else void this.connect();
+  }
+
+  /**
+   * TLS passthrough: read the ClientHello (bounded: 16 KiB, timeouts.client), choose the
+   * backend by its server_name, then connect as usual. A drain meanwhile does not cut it:
+   * the peek finishes here, and the tunnel then migrates at once (releaseMode).
+   */
+  private async peekThenConnect(): Promise<void> {
+    this.state = 'reading';
+    const hello = await readClientHello(this.socket, { timeoutMs: this.config.timeouts.client, signal: this.abort.signal });
+    if (this.ended) return;
+    if (!hello.ok) {
+      if (hello.termination === 'bad-client-hello' || hello.termination === 'client-hello-timeout') {
+        countTlsFailure(this.ctx.counters, hello.termination);
+        this.ctx.log.debug('tls passthrough: ClientHello refused', { frontend: this.frontend, client: this.client, detail: hello.detail });
+      }
+      return this.fail(hello.termination === 'aborted' ? 'client-error' : hello.termination);
+    }
+    this.preface = hello.bytes;
+    this.sni = hello.serverName;
+    const choice = chooseBySni(this.config, hello.serverName);
+    this.route = choice.route;
+    this.backendName = choice.backend;
+    this.backend = choice.backend === undefined ? undefined : this.version.backends.get(choice.backend);
+    if (!this.backend) return this.fail('no-route');
+    this.state = 'waiting';
+    await this.connect();
   }
 
   private readonly onEarlyClientGone = () => {
@@ -153,6 +193,8 @@ class TcpSession implements ClientConnection {
     this.socket.off('error', this.onEarlyClientGone);
     this.socket.off('close', this.onEarlyClientGone);
     this.state = 'tunnel';
+    // TLS passthrough: the ClientHello (and whatever came with it) goes first, untouched.
+    if (this.preface) server.write(this.preface);
     this.tunnel = new Tunnel(this.socket, server, {
       idleTimeout: this.tunnelTimeout(),
       ...(resume ? { lastActivity: resume.lastActivity } : {}),
@@ -181,7 +223,8 @@ class TcpSession implements ClientConnection {
     this.startTunnel(server, resume);
   }
 
-  private onTunnelEnd(how: TunnelEnd, bytes: { fromClient: number; fromServer: number }) {
+  private onTunnelEnd(how: TunnelEnd, tunnelBytes: { fromClient: number; fromServer: number }) {
+    const bytes = { ...tunnelBytes, fromClient: tunnelBytes.fromClient + (this.preface?.length ?? 0) };
     this.ctx.counters.bytesIn += bytes.fromClient;
     this.ctx.counters.bytesOut += bytes.fromServer;
     if (how === 'migrated') return;
@@ -207,6 +250,8 @@ class TcpSession implements ClientConnection {
         pid: this.ctx.pid,
         client: this.client,
         frontend: this.frontend,
+        host: this.sni,
+        route: this.route,
         backend: this.backendName,
         server: this.serverName,
         bytes_in: bytes.fromClient,
