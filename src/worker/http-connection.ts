@@ -37,6 +37,7 @@ import { parseResponseHead, responseBodyFraming, type ResponseHead } from './htt
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { connectTo } from './upstream-connect.js';
+import { connectFailureCause } from '../tls/backend-tls.js';
 import type { UpstreamConnection, UpstreamUser } from './upstream-pool.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -480,7 +481,7 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
     }
     const t0 = Date.now();
     const req = this.req;
-    connectTo(slot.server.config.address, this.backendTimeouts().connect).then(
+    connectTo(slot.server.config.address, this.backendTimeouts().connect, slot.server.config.tls).then(
       (socket) => {
         slot.connectSucceeded();
         if (this.req !== req || this.ended || this.slot !== slot) {
@@ -502,7 +503,8 @@ export class HttpConnection implements ClientConnection, UpstreamUser {
         }
         slot.connectFailed(err instanceof Error ? err.message : String(err));
         if (this.req !== req || this.ended || this.slot !== slot) return;
-        this.retry(slot.server, 'connect-failed');
+        // connect-failed, or tls-verify-failed / tls-handshake-failed (TLS to servers: a 502).
+        this.retry(slot.server, connectFailureCause(err, this.fe.ctx.counters));
       },
     );
   }

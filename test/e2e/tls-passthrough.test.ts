@@ -93,6 +93,7 @@ describe('TLS passthrough by SNI', () => {
   let h: RunningHandoff;
   let port: number;
   let statsPort: number;
+  let patientPort: number;
   const config = (extra = '') => `workers: 2
 drain: { timeout: 10s }
 log: { access: ./access.log }
@@ -106,6 +107,11 @@ frontends:
       - { sni: a.example.com, backend: a }
       - { name: bees, sni: ["*.b.example", b.example], backend: b }
 ${extra}
+  patient:
+    mode: tcp
+    bind: 127.0.0.1:${patientPort}
+    timeouts: { client: 60s }
+    routes: [ { sni: "*.b.example", backend: b } ]
 backends:
   a: { servers: [ { name: a1, address: ${a.address} } ] }
   b: { servers: [ { name: b1, address: ${b.address} } ] }
@@ -125,6 +131,7 @@ backends:
     c = await startTlsEcho('c', pki.leaf('c', { dns: ['default.example'], ip: ['127.0.0.1'] }));
     port = await freePort();
     statsPort = await freePort();
+    patientPort = await freePort();
     h = await startHandoff(config('    default_backend: c'));
   });
   after(async () => {
@@ -179,11 +186,11 @@ backends:
       inbound.on('error', () => {});
     });
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    after(() => relay.close());
     const relayPort = (relay.address() as net.AddressInfo).port;
     const k = await connect(relayPort, pki, 'a.example.com');
     assert.equal(await k.ask('slow'), 'a:slow\n');
     k.socket.destroy();
-    relay.close();
   });
 
   it('hostile first bytes are closed, logged once each and counted', async () => {
@@ -218,8 +225,9 @@ backends:
     let release: () => void = () => {};
     const released = new Promise<void>((r) => (release = r));
     let held = false;
+    // (The `patient` frontend: its ClientHello deadline outlasts a reload on a busy machine.)
     const relay = net.createServer((inbound) => {
-      const up = net.connect({ port, host: '127.0.0.1' });
+      const up = net.connect({ port: patientPort, host: '127.0.0.1' });
       let first = true;
       inbound.on('data', async (chunk: Buffer) => {
         if (!first) return void up.write(chunk);
@@ -238,6 +246,7 @@ backends:
       inbound.on('error', () => {});
     });
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    after(() => relay.close());
     const relayPort = (relay.address() as net.AddressInfo).port;
     const pending = connect(relayPort, pki, 'one.b.example');
     await waitUntil('the first 20 bytes sent', () => held);
@@ -253,7 +262,6 @@ backends:
     assert.equal(await k.ask('again'), 'b:again\n');
     assert.equal(k.closed, false);
     k.socket.destroy();
-    relay.close();
   });
 
   it('connections stay up through 20 reloads, live and process, mixed; routes change live', async () => {
