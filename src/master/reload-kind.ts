@@ -6,7 +6,9 @@
 //              another access log target or buffer (the log file is opened once per process;
 //              log.format alone is applied live)
 //   live       everything else: routes, rules, backends, servers, balancing, health, timeouts,
-//              limits, error pages, binds added or removed, drain settings
+//              limits, error pages, binds added or removed, drain settings; TLS to servers
+//              (`tls`, and a CA file edited in place: its bytes are in the config hash) and
+//              tcp routes by sni (test/config/tls-config.test.ts)
 import type { Config } from '../config/types.js';
 import { versionOnDisk } from '../lib/version.js';
 import type { ReloadKind } from '../protocol/control.js';
