@@ -136,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
       const echoed = new Promise<Buffer>((resolve) => ws.once('message', (d: Buffer) => resolve(d)));
       ws.send(payload);
       const back = await Promise.race([echoed, delay(10_000).then(() => undefined)]);
-      if (!back || !back.equals(payload)) fail('websocket echo mismatch or timeout');
+      if (!back?.equals(payload)) fail('websocket echo mismatch or timeout');
       else tally.wsMessages++;
       await delay(50);
     }

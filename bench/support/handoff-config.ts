@@ -12,6 +12,10 @@ export interface HandoffConfigOptions {
   readonly migrate?: boolean;
   /** timeouts.keep-alive (handoff's default 60s closes idle client connections after a minute). */
   readonly keepAlive?: string;
+  /** The frontend's mode (default http). A tcp frontend has no header rule: its variant is not visible. */
+  readonly mode?: 'http' | 'tcp';
+  /** log.access (default off): 'stdout', or a file path. */
+  readonly accessLog?: string;
 }
 
 /** The response header that carries the variant of the config that answered. */
@@ -21,14 +25,15 @@ export function handoffConfig(port: number, o: HandoffConfigOptions, variant: nu
   return [
     'control: ./handoff.sock',
     `workers: ${o.workers}`,
-    'log: { access: off }',
+    `log: { access: ${o.accessLog ? JSON.stringify(o.accessLog) : 'off'} }`,
     `drain: { timeout: ${o.drainTimeout ?? '30s'}, migrate: ${o.migrate ?? true} }`,
     ...(o.keepAlive ? [`timeouts: { keep-alive: ${o.keepAlive} }`] : []),
     'frontends:',
     '  web:',
     `    bind: 127.0.0.1:${port}`,
+    ...(o.mode === 'tcp' ? ['    mode: tcp'] : []),
     '    default_backend: app',
-    `    headers: { response: { set: { ${VARIANT_HEADER}: "${variant}" } } }`,
+    ...(o.mode === 'tcp' ? [] : [`    headers: { response: { set: { ${VARIANT_HEADER}: "${variant}" } } }`]),
     'backends:',
     '  app:',
     '    servers:',

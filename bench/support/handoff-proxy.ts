@@ -21,7 +21,14 @@ import { startService, untilReady } from './service-process.js';
 /** dist/src/cli/entry.js of the build this benchmark was compiled with. */
 export const HANDOFF_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'entry.js');
 
-export type HandoffOptions = HandoffConfigOptions;
+export interface HandoffOptions extends HandoffConfigOptions {
+  /** The node binary to run handoff with (default: the one running the benchmark). */
+  readonly node?: string;
+  /** The CLI entry to run (default: this build's); another build's, for A/B runs of two versions of the code. */
+  readonly entry?: string;
+  /** A label suffix, e.g. the Node version. */
+  readonly labelSuffix?: string;
+}
 
 export interface ReloadOptions {
   /** A process reload (new worker generation, connection migration) instead of a live apply. */
@@ -55,7 +62,9 @@ export async function startHandoff(o: HandoffOptions): Promise<HandoffProxy> {
   const control = join(dir, 'handoff.sock');
   let variant = 0;
   writeFileSync(file, handoffConfig(port, o, variant));
-  const service = startService('handoff', process.execPath, [HANDOFF_ENTRY, 'start', '-f', file], { stopSignal: 'SIGQUIT' });
+  const service = startService('handoff', o.node ?? process.execPath, [o.entry ?? HANDOFF_ENTRY, 'start', '-f', file], {
+    stopSignal: 'SIGQUIT',
+  });
   void service.exited.then(() => rmSync(dir, { recursive: true, force: true }));
   await untilReady(service, async () => {
     await service.waitFor(/handoff started/, 30_000);
@@ -76,7 +85,7 @@ export async function startHandoff(o: HandoffOptions): Promise<HandoffProxy> {
     return { kind: res.kind, generation: res.generation, durationMs: res.durationMs, coalesced: res.coalesced };
   };
   return {
-    label: `handoff (${o.workers} worker${o.workers === 1 ? '' : 's'})`,
+    label: `handoff (${o.workers} worker${o.workers === 1 ? '' : 's'})${o.labelSuffix ?? ''}`,
     kind: 'handoff',
     port,
     masterPid: service.pid,

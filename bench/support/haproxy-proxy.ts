@@ -14,7 +14,7 @@ export function haproxyInstalled(): boolean {
   return existsSync(HAPROXY_BIN);
 }
 
-export function haproxyConfig(port: number, backendPort: number, threads: number): string {
+export function haproxyConfig(port: number, backendPort: number, threads: number, mode: 'http' | 'tcp' = 'http'): string {
   return [
     'global',
     `  nbthread ${threads}`,
@@ -23,12 +23,12 @@ export function haproxyConfig(port: number, backendPort: number, threads: number
     // Bounds the life of a soft-stopped worker, like handoff's drain.timeout.
     '  hard-stop-after 30s',
     'defaults',
-    '  mode http',
-    '  option http-keep-alive',
+    `  mode ${mode}`,
+    ...(mode === 'http' ? ['  option http-keep-alive'] : []),
     '  timeout connect 5s',
     '  timeout client 60s',
     '  timeout server 60s',
-    '  timeout http-keep-alive 60s',
+    ...(mode === 'http' ? ['  timeout http-keep-alive 60s'] : []),
     'frontend web',
     `  bind 127.0.0.1:${port}`,
     '  default_backend app',
@@ -38,11 +38,11 @@ export function haproxyConfig(port: number, backendPort: number, threads: number
   ].join('\n');
 }
 
-export async function startHaproxy(backendPort: number, threads = 2): Promise<ProxyUnderTest> {
+export async function startHaproxy(backendPort: number, threads = 2, mode: 'http' | 'tcp' = 'http'): Promise<ProxyUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'handoff-bench-haproxy-'));
   const port = await freePort();
   const file = join(dir, 'haproxy.cfg');
-  writeFileSync(file, haproxyConfig(port, backendPort, threads));
+  writeFileSync(file, haproxyConfig(port, backendPort, threads, mode));
   const service = startService('haproxy', HAPROXY_BIN, ['-W', '-db', '-f', file], {
     stopSignal: 'SIGTERM',
     // The master logs this line for each SIGUSR2 it acts on.
@@ -50,5 +50,10 @@ export async function startHaproxy(backendPort: number, threads = 2): Promise<Pr
   });
   void service.exited.then(() => rmSync(dir, { recursive: true, force: true }));
   await untilReady(service, () => waitForListen(port));
-  return signalReloadedProxy(service, { label: `haproxy (nbthread ${threads})`, kind: 'haproxy', port, signal: 'SIGUSR2' });
+  return signalReloadedProxy(service, {
+    label: `haproxy (nbthread ${threads}${mode === 'tcp' ? ', mode tcp' : ''})`,
+    kind: 'haproxy',
+    port,
+    signal: 'SIGUSR2',
+  });
 }

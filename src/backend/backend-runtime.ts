@@ -26,7 +26,8 @@
 import type { Backend } from '../config/types.js';
 import { HandoffError } from '../lib/errors.js';
 import type { Logger } from '../observe/logger.js';
-import { createBalancer, type Balancer } from './balance/balancer.js';
+import type { Balancer } from './balance/balancer.js';
+import { createBalancer } from './balance/create-balancer.js';
 import { HealthChecker } from './health-check.js';
 import { healthKey } from './health-key.js';
 import { WaitQueue, type Waiting } from './queue.js';

@@ -62,7 +62,8 @@ export class ServerRuntime implements ServerState {
     this.opState = options.initial;
     this.adminState = config.admin;
     this.maxconn = config.maxconn ?? Infinity;
-    this.logger = options.logger ?? (defaultLogger ??= createLogger('backend'));
+    defaultLogger ??= createLogger('backend');
+    this.logger = options.logger ?? defaultLogger;
   }
 
   get name(): string {

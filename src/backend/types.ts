@@ -11,7 +11,7 @@ export type StateCause =
   | { readonly kind: 'snapshot' } // imported from the previous generation's health state
   | { readonly kind: 'check'; readonly detail: string } // active health check (e.g. "connect ECONNREFUSED", "status 500")
   | { readonly kind: 'passive'; readonly detail: string } // consecutive connection failures seen by traffic
-  | { readonly kind: 'admin'; readonly detail: string }; // operator (control API)
+  | { readonly kind: 'admin'; readonly detail: string }; // the configured admin state changed (a live apply; detail 'config')
 
 export interface StateChange {
   readonly backend: string;

@@ -1,8 +1,15 @@
 // Thin wrapper over node:util parseArgs (built in, so no CLI-parser dependency): every
 // command gets the same error format and --help handling.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { describeError, HandoffError } from '../lib/errors.js';
 
-export class UsageError extends Error {}
+/** A command line handoff cannot run: printed with the command's help, exit code 2. */
+export class UsageError extends HandoffError {
+  constructor(message: string) {
+    super('HANDOFF_ERR_USAGE', 'client', message);
+    this.name = 'UsageError';
+  }
+}
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -20,7 +27,7 @@ export async function command(help: string, body: () => Promise<number>): Promis
     return await body();
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`handoff: ${err.message}\n\n${help}`);
+      console.error(`handoff: ${describeError(err)}\n\n${help}`);
       return 2;
     }
     throw err;

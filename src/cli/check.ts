@@ -4,11 +4,13 @@
 import { command, parse, UsageError } from './args.js';
 import { formatIssue, loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
+import { certificateStatus } from '../tls/status.js';
 
 const HELP = `usage: handoff check -f FILE
 
 Validate a configuration file: YAML syntax, every key and value, references between
-frontends and backends, unique listen addresses, readable error pages.
+frontends and backends, unique listen addresses, readable error pages, TLS certificates
+(readable, key matching, not expired; names and expiry listed).
 
 options:
   -f, --file FILE   the configuration file (YAML or JSON)
@@ -34,6 +36,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     for (const warning of result.warnings) console.error(formatIssue({ ...warning, message: `warning: ${warning.message}` }));
     console.log(`${file}: ok (${summary(result.config)})`);
+    // TLS (issue 11): what each certificate serves and until when.
+    for (const c of certificateStatus(result.config))
+      console.log(
+        `  tls ${c.frontend}: ${c.file}${c.default ? ' (default)' : ''}: ${c.names.join(', ') || '(no names)'}; expires ${new Date(c.notAfter).toISOString()}; serial ${c.serial}`,
+      );
     return 0;
   });
 }

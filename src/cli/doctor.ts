@@ -1,5 +1,6 @@
 // `handoff doctor`: find stale and duplicate listeners on this host (see docs/doctor.md).
 // Exit 0 healthy, 1 a problem found, 2 /proc unreadable or bad usage.
+import { describeError } from '../lib/errors.js';
 import { command, parse, UsageError } from './args.js';
 import { collectSnapshot } from '../doctor/collect.js';
 import { diagnose, verdict } from '../doctor/diagnose.js';
@@ -54,20 +55,20 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const filter = filterFrom(values);
-    let snapshot;
+    let snapshot: Awaited<ReturnType<typeof collectSnapshot>>;
     try {
       snapshot = await collectSnapshot({ filter, ...(values.proc === undefined ? {} : { procRoot: values.proc }) });
     } catch (err) {
       if (err instanceof ProcUnreadableError) {
         console.error(
-          `handoff doctor: ${err.message}\n(doctor reads the kernel's socket and process tables under ${values.proc ?? '/proc'}; is it mounted?)`,
+          `handoff doctor: ${describeError(err)}\n(doctor reads the kernel's socket and process tables under ${values.proc ?? '/proc'}; is it mounted?)`,
         );
         return 2;
       }
       throw err;
     }
     const findings = diagnose(snapshot);
-    process.stdout.write(values.json ? JSON.stringify(toJson(snapshot, findings), null, 2) + '\n' : renderText(snapshot, findings));
+    process.stdout.write(values.json ? `${JSON.stringify(toJson(snapshot, findings), null, 2)}\n` : renderText(snapshot, findings));
     return verdict(findings) === 'problem' ? 1 : 0;
   });
 }

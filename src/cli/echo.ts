@@ -1,5 +1,6 @@
 // `handoff echo`: start the demo/test backend (src/echo/echo-server.ts has its contract),
 // print the listening line, stop on SIGTERM/SIGINT with exit code 0.
+import { describeError } from '../lib/errors.js';
 import { startEchoServer } from '../echo/echo-server.js';
 import { HandoffError } from '../lib/errors.js';
 import { command, parse, UsageError } from './args.js';
@@ -59,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values.port === undefined) throw new UsageError('--port is required (0 picks a free port)');
     // Listen for signals before binding: a stop that arrives early still exits cleanly.
     const signal = stopSignal();
-    let server;
+    let server: Awaited<ReturnType<typeof startEchoServer>>;
     try {
       server = await startEchoServer({
         port: parsePort(values.port),
@@ -68,8 +69,9 @@ export async function run(argv: string[]): Promise<number> {
         mode: values.tcp ? 'tcp' : 'http',
       });
     } catch (err) {
-      if (err instanceof HandoffError) {
-        console.error(`handoff echo: ${err.message}`);
+      // A usage error goes on to command(): exit code 2 with the help.
+      if (err instanceof HandoffError && !(err instanceof UsageError)) {
+        console.error(`handoff echo: ${describeError(err)}`);
         return 1;
       }
       throw err;

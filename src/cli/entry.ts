@@ -1,5 +1,6 @@
 // The executable entry point. bin/handoff.js imports this; tests spawn it directly with
 // `node dist/src/cli/entry.js` so they run the build they were compiled with.
+import { describeError, HandoffError } from '../lib/errors.js';
 import { main } from './main.js';
 
 main(process.argv.slice(2)).then(
@@ -7,7 +8,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    // A HandoffError is an expected failure: its code and message say it all. Anything
+    // else is a bug: the stack helps whoever reports it.
+    console.error(err instanceof HandoffError ? describeError(err) : err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.exitCode = 70;
   },
 );

@@ -1,6 +1,7 @@
 // `handoff reload [-f FILE | -s SOCK]`: ask the running master to reload, and wait until
 // the new generation is active. Exit 0 with its number and duration, else 1 with the
 // reason (config errors as FILE:LINE:COL).
+import { describeError } from '../lib/errors.js';
 import { command, parse } from './args.js';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
 import type { ControlRequest, ControlResponse } from '../protocol/control.js';
@@ -65,7 +66,7 @@ export async function sendReload(verb: 'reload' | 'apply', socket: string, reque
     return printReloadAnswer(verb, await controlRequest(socket, request));
   } catch (err) {
     if (err instanceof ControlError) {
-      console.error(`handoff ${verb}: ${err.message}`);
+      console.error(`handoff ${verb}: ${describeError(err)}`);
       return 1;
     }
     throw err;

@@ -1,6 +1,7 @@
 // `handoff reopen-logs`: after logrotate renamed the access log, every worker opens the
 // path again (what SIGUSR1 to the master does, without needing its pid: handy in a
 // container or a logrotate postrotate script).
+import { describeError } from '../lib/errors.js';
 import { command, parse } from './args.js';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
@@ -30,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     } catch (err) {
       if (err instanceof ControlError) {
-        console.error(`handoff reopen-logs: ${err.message}`);
+        console.error(`handoff reopen-logs: ${describeError(err)}`);
         return 1;
       }
       throw err;

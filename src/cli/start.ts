@@ -2,6 +2,7 @@
 // demo. Signals: SIGHUP reload; SIGUSR1 reopen the access log files (logrotate);
 // SIGTERM/SIGINT graceful stop (a second one: immediate); SIGQUIT immediate stop.
 // --watch: apply the config file whenever its content changes.
+import { describeError } from '../lib/errors.js';
 import { readFile } from 'node:fs/promises';
 import { ConfigWatch, SETTLE_MS } from '../master/config-watch.js';
 import { Master, ReloadFailure } from '../master/master.js';
@@ -46,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
       try {
         demo = await startDemo(port);
       } catch (err) {
-        console.error(`handoff start: ${(err as Error).message}`);
+        console.error(`handoff start: ${describeError(err)}`);
         return 1;
       }
       file = demo.configFile;
@@ -83,7 +84,9 @@ export async function run(argv: string[]): Promise<number> {
     try {
       await master.start();
     } catch (err) {
-      console.error(`handoff start: ${err instanceof ReloadFailure ? `invalid config\n${err.message}` : (err as Error).message}`);
+      console.error(
+        `handoff start: ${err instanceof ReloadFailure && err.issues ? `${err.code}: invalid config\n${err.message}` : describeError(err)}`,
+      );
       await demo?.stop();
       return 1;
     }

@@ -1,8 +1,10 @@
 // `handoff status [--json]`: generations, workers, listeners, connections, reloads.
+import { describeError } from '../lib/errors.js';
 import { command, parse } from './args.js';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
 import type { GenerationStatus, StatusReport } from '../protocol/control.js';
+import { renderCertificates } from '../tls/status.js';
 
 const HELP = `usage: handoff status [--json] [-f FILE | -s SOCK]
 
@@ -60,6 +62,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   out.push('');
   out.push('listeners:');
   for (const l of r.listeners) out.push(`  ${l.address.padEnd(24)} frontend ${l.frontend}  socket inode ${l.inode ?? '?'}`);
+  out.push(...renderCertificates(r.tls ?? [], now)); // TLS (issue 11)
   out.push('');
   out.push('backends:');
   for (const [b, bc] of Object.entries(r.backends)) {
@@ -115,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     } catch (err) {
       if (err instanceof ControlError) {
-        console.error(`handoff status: ${err.message}`);
+        console.error(`handoff status: ${describeError(err)}`);
         return 1;
       }
       throw err;

@@ -1,4 +1,5 @@
 // `handoff stop [--now]`: graceful stop (every generation drains by drain.timeout), or now.
+import { describeError } from '../lib/errors.js';
 import { command, parse } from './args.js';
 import { controlRequest, ControlError } from '../protocol/control-client.js';
 import { controlTarget } from './control-target.js';
@@ -32,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     } catch (err) {
       if (err instanceof ControlError) {
-        console.error(`handoff stop: ${err.message}`);
+        console.error(`handoff stop: ${describeError(err)}`);
         return 1;
       }
       throw err;

@@ -1,6 +1,7 @@
 // `handoff storm`: reload a proxy under load and report what the clients saw (see
 // docs/storm.md). Exit 0 clean, 1 a problem was seen, 2 usage or setup error, 130/143
 // interrupted (everything storm started is stopped first).
+import { describeError } from '../lib/errors.js';
 import { HandoffError } from '../lib/errors.js';
 import { StormUsageError, stormOptions } from '../storm/options.js';
 import { ProgressLine } from '../storm/progress.js';
@@ -102,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(HELP);
       return 0;
     }
-    let options;
+    let options: ReturnType<typeof stormOptions>;
     try {
       options = stormOptions(values);
     } catch (err) {
@@ -125,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       const report = await runStorm(options, interrupt.signal, progress ? { onProgress: (p) => progress.update(p) } : {});
       progress?.clear();
-      process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : renderText(report));
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
       if (received) return 128 + (received === 'SIGINT' ? 2 : 15);
       return report.verdict === 'ok' ? 0 : 1;
     } catch (err) {
@@ -135,7 +136,7 @@ export async function run(argv: string[]): Promise<number> {
         return 128 + (received === 'SIGINT' ? 2 : 15);
       }
       if (err instanceof HandoffError) {
-        console.error(`handoff storm: ${err.message}`);
+        console.error(`handoff storm: ${describeError(err)}`);
         return 2;
       }
       throw err;

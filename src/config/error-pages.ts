@@ -29,11 +29,6 @@ function builtInPage(status: number): ErrorPage {
 
 export const BUILT_IN_ERROR_PAGES: ErrorPages = Object.fromEntries(ERROR_STATUSES.map((s) => [String(s), builtInPage(s)]));
 
-/** The reason phrase of an error status handoff serves ("Service Unavailable"). */
-export function reasonPhrase(status: number): string | undefined {
-  return REASONS[status]?.[0];
-}
-
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.htm': 'text/html; charset=utf-8',

@@ -30,10 +30,12 @@ export interface RawRoute {
   name?: string;
   host?: string | string[];
   path?: string;
-  backend: string;
+  /** Absent on a redirect_https route. */
+  backend?: string;
   headers?: RawHeaders;
   /** mode: tcp only (TLS passthrough by server_name). */
   sni?: string | string[];
+  redirect_https?: RawHttpsRedirect;
 }
 
 export interface RawFrontend {
@@ -45,7 +47,12 @@ export interface RawFrontend {
   timeouts?: RawTimeouts;
   errors?: RawErrors;
   maxconn?: number;
+  // TLS (issue 11): checked and read by src/config/tls.ts.
+  tls?: Record<string, unknown>;
+  redirect_https?: RawHttpsRedirect;
 }
+
+export type RawHttpsRedirect = 301 | 308 | { code?: 301 | 308; port?: number };
 
 export interface RawServer {
   name: string;

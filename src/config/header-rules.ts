@@ -16,6 +16,9 @@ export const HEADER_VARIABLES = [
   'client.address',
   'request.id',
   'request.start',
+  'tls.sni',
+  'tls.version',
+  'tls.client.subject',
 ] as const;
 
 export type HeaderVariable = (typeof HEADER_VARIABLES)[number];

@@ -11,6 +11,8 @@ import { sortIssues, type ConfigIssue, type PathSegment } from './issue.js';
 import { normalizeConfig } from './normalize.js';
 import { validateSchema } from './schema-validator.js';
 import { checkSemantics } from './semantic-checks.js';
+import { checkRedirects } from './redirect.js';
+import { loadFrontendTls } from './tls.js';
 import { YamlSource, type Target } from './yaml-source.js';
 
 export { formatIssue, type ConfigIssue } from './issue.js';
@@ -45,10 +47,16 @@ async function loadBytes(bytes: Buffer, file: string, baseDir: string): Promise<
   const warnings: ConfigIssue[] = [...parsed.warnings];
 
   for (const p of validateSchema(source.data)) errors.push(source.issueAt(p.path, p.target, p.message));
-  const files = await checkSemantics(source.data, baseDir, {
+  const reporter = {
     error: (path: PathSegment[], target: Target, message: string) => errors.push(source.issueAt(path, target, message)),
     warning: (path: PathSegment[], target: Target, message: string) => warnings.push(source.issueAt(path, target, message)),
-  });
+  };
+  const files = await checkSemantics(source.data, baseDir, reporter);
+  // TLS (issue 11): certificates and keys are read and checked here, by the master, and their
+  // bytes join the config hash (a renewed certificate is a change to apply).
+  const tls = await loadFrontendTls(source.data, baseDir, reporter);
+  for (const [path, content] of tls.files) files.set(path, content);
+  checkRedirects(source.data, reporter);
   if (errors.length > 0) return { ok: false, errors: sortIssues(dedupe(errors)) };
 
   const config = normalizeConfig(source.data as RawConfig, {
@@ -56,6 +64,7 @@ async function loadBytes(bytes: Buffer, file: string, baseDir: string): Promise<
     hash: configHash(bytes, files),
     baseDir,
     files,
+    tls: tls.frontends,
   });
   return { ok: true, config: deepFreeze(config), warnings: sortIssues(warnings) };
 }

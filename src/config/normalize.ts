@@ -15,6 +15,8 @@ import { parseStatusRange } from './status-range.js';
 import { parseWorkers } from './workers.js';
 import { sniRoutes } from './sni-routes.js';
 import { withUpstreamTls } from './upstream-tls.js';
+import { httpsRedirect } from './redirect.js';
+import type { FrontendTls } from './tls-types.js';
 
 export interface NormalizeContext {
   readonly source: string;
@@ -22,6 +24,8 @@ export interface NormalizeContext {
   readonly baseDir: string;
   /** Contents of the referenced files, by absolute path. */
   readonly files: ReadonlyMap<string, Buffer>;
+  /** TLS settings by frontend name, read and checked by src/config/tls.ts. */
+  readonly tls?: ReadonlyMap<string, FrontendTls>;
 }
 
 export function normalizeConfig(raw: RawConfig, ctx: NormalizeContext): Config {
@@ -68,6 +72,9 @@ function frontend(name: string, raw: RawFrontend, globalTimeouts: Timeouts, glob
     timeouts: mergeTimeouts(globalTimeouts, raw.timeouts),
     errors: withErrorFiles(globalErrors, absoluteErrors(raw.errors, ctx.baseDir), ctx.files),
     ...(raw.maxconn === undefined ? {} : { maxconn: raw.maxconn }),
+    // TLS (issue 11).
+    ...(ctx.tls?.get(name) ? { tls: ctx.tls.get(name)! } : {}),
+    ...(raw.redirect_https === undefined ? {} : { redirectHttps: httpsRedirect(raw.redirect_https)! }),
   };
 }
 
@@ -77,8 +84,10 @@ function route(raw: RawRoute, index: number): Route {
     name: raw.name ?? String(index),
     hosts: hosts.map(parseHostPattern),
     ...(raw.path === undefined ? {} : { path: raw.path }),
-    backend: raw.backend,
+    // A redirect_https route has no backend (''): it never reaches one.
+    backend: raw.backend ?? '',
     headers: headerRules(raw.headers),
+    ...(raw.redirect_https === undefined ? {} : { redirectHttps: httpsRedirect(raw.redirect_https)! }),
   };
 }
 

@@ -4,6 +4,7 @@
 // Cross-references (a route's backend exists, binds are unique...) are checked in semantic-checks.ts.
 import { ERROR_STATUSES } from './error-pages.js';
 import type { ValueKind } from './value-kinds.js';
+import { frontendTlsSchema, redirectHttpsSchema } from './tls-schema.js';
 
 type Schema = Record<string, unknown>;
 
@@ -22,6 +23,7 @@ const mapping = (properties: Record<string, Schema>, required: string[] = []): S
 const oneOrList = (item: Schema, expected: string): Schema => ({
   'x-expected': expected,
   if: { type: 'array' },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword, read by ajv.
   then: { type: 'array', items: item, minItems: 1, 'x-expected': expected },
   else: item,
 });
@@ -48,18 +50,22 @@ const headerOps = mapping({
 
 const headers = mapping({ request: headerOps, response: headerOps });
 
-const route = mapping(
-  {
-    name: { type: 'string', minLength: 1, 'x-expected': 'a route name' },
-    host: oneOrList(kind('host-pattern'), 'a host pattern or a list of them'),
-    // TLS passthrough (mode: tcp): route by the ClientHello's server_name; see sni-routes.ts.
-    sni: oneOrList(kind('host-pattern'), 'a server name pattern or a list of them'),
-    path: kind('path-prefix'),
-    backend: { type: 'string', 'x-expected': 'a backend name' },
-    headers,
-  },
-  ['backend'],
-);
+const route = mapping({
+  name: { type: 'string', minLength: 1, 'x-expected': 'a route name' },
+  host: oneOrList(kind('host-pattern'), 'a host pattern or a list of them'),
+  // TLS passthrough (mode: tcp): route by the ClientHello's server_name; see sni-routes.ts.
+  sni: oneOrList(kind('host-pattern'), 'a server name pattern or a list of them'),
+  path: kind('path-prefix'),
+  backend: { type: 'string', 'x-expected': 'a backend name' },
+  headers,
+  // TLS (issue 11): a route answers with the https URL instead of a backend.
+  redirect_https: redirectHttpsSchema,
+});
+// A route needs a backend unless it redirects to https (issue 11).
+Object.assign(route, {
+  if: { properties: { redirect_https: {} }, required: ['redirect_https'] },
+  else: { properties: { backend: {} }, required: ['backend'] },
+});
 
 const frontend = mapping(
   {
@@ -71,6 +77,9 @@ const frontend = mapping(
     timeouts,
     errors,
     maxconn: int(1),
+    // TLS termination and the https redirect (issue 11): src/config/tls-schema.ts.
+    tls: frontendTlsSchema,
+    redirect_https: redirectHttpsSchema,
   },
   ['bind'],
 );

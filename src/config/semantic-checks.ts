@@ -96,7 +96,7 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
       checkTcpRoutes(at, fe, checkBackendRef, report); // routes by sni (TLS passthrough): sni-routes.ts
     } else {
       const routes = Array.isArray(fe.routes) ? fe.routes : [];
-      if (routes.length === 0 && !('default_backend' in fe)) {
+      if (routes.length === 0 && !('default_backend' in fe) && !('redirect_https' in fe)) {
         report.warning(at, 'key', 'no routes and no default_backend: every request gets 503');
       }
       checkRoutes(at, routes, checkBackendRef, report);

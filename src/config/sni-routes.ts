@@ -6,9 +6,14 @@
 import type { RawRoute } from './file-types.js';
 import { parseHostPattern } from './host-pattern.js';
 import type { PathSegment } from './issue.js';
-import type { Reporter } from './semantic-checks.js';
+import type { Target } from './yaml-source.js';
 import type { SniRoute } from './types.js';
 
+/** What semantic-checks.ts reports through (declared here: that module imports this one). */
+interface Reporter {
+  error(path: PathSegment[], target: Target, message: string): void;
+  warning(path: PathSegment[], target: Target, message: string): void;
+}
 type Rec = Record<string, unknown>;
 const rec = (v: unknown): Rec | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined);
 
@@ -65,6 +70,6 @@ export function refuseSniInHttpRoutes(at: PathSegment[], routes: unknown[], repo
 export function sniRoutes(raw: readonly RawRoute[] | undefined): SniRoute[] {
   return (raw ?? []).map((r, i) => {
     const sni = r.sni === undefined ? [] : Array.isArray(r.sni) ? r.sni : [r.sni];
-    return { name: r.name ?? String(i), patterns: sni.map(parseHostPattern), backend: r.backend };
+    return { name: r.name ?? String(i), patterns: sni.map(parseHostPattern), backend: r.backend ?? '' }; // required in tcp routes (checked)
   });
 }

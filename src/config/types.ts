@@ -2,26 +2,14 @@
 // types, never the raw YAML. The model is plain data (arrays and records, no Maps or
 // classes) so the master can send it to workers over IPC as JSON unchanged.
 
+import type { FrontendTls, HttpsRedirect } from './tls-types.js';
+
 /** Milliseconds. Written in the file as a string with a unit: 250ms, 5s, 2m, 1h. */
 export type Duration = number;
 
-export type Family = 4 | 6;
+import type { SocketAddress } from '../lib/socket-address.js';
 
-/** One concrete socket address (a port range in the file expands into several). */
-export interface SocketAddress {
-  readonly host: string; // "127.0.0.1", "::1", "0.0.0.0", "::"
-  readonly port: number;
-  readonly family: Family;
-  /** Canonical text: "127.0.0.1:8080" or "[::1]:8080". Identity of a listener across reloads. */
-  readonly key: string;
-}
-
-/** Where a value came from in the config file, for messages that point back at it. */
-export interface SourcePosition {
-  readonly file: string;
-  readonly line: number; // 1-based
-  readonly col: number; // 1-based
-}
+export type { SocketAddress } from '../lib/socket-address.js';
 
 export interface Timeouts {
   readonly connect: Duration;
@@ -66,8 +54,11 @@ export interface Route {
   readonly hosts: readonly HostPattern[];
   /** Path prefix; undefined means any path. */
   readonly path?: string;
+  /** '' for a redirect_https route (it never reaches a backend). */
   readonly backend: string;
   readonly headers: HeaderRules;
+  /** Answer with the https URL instead of proxying (issue 11). */
+  readonly redirectHttps?: HttpsRedirect;
 }
 
 export type FrontendMode = 'http' | 'tcp';
@@ -86,6 +77,10 @@ export interface Frontend {
   readonly errors: ErrorPages;
   /** Max concurrent client connections per worker; undefined means unlimited. */
   readonly maxconn?: number;
+  /** TLS termination (issue 11): certificates, versions, client certificates. */
+  readonly tls?: FrontendTls;
+  /** The default action when no route matches (instead of defaultBackend): redirect to https. */
+  readonly redirectHttps?: HttpsRedirect;
   /** mode: tcp with `routes`: pick the backend by the ClientHello's server_name (TLS passthrough). */
   readonly sniRoutes?: readonly SniRoute[];
 }

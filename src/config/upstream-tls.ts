@@ -16,10 +16,14 @@ import net from 'node:net';
 import { resolve } from 'node:path';
 import type { RawUpstreamTls } from './file-types.js';
 import type { PathSegment } from './issue.js';
-import type { NormalizeContext } from './normalize.js';
-import type { Reporter } from './semantic-checks.js';
+import type { Target } from './yaml-source.js';
 import type { Server, UpstreamTls } from './types.js';
 
+/** What semantic-checks.ts reports through (declared here: that module imports this one). */
+interface Reporter {
+  error(path: PathSegment[], target: Target, message: string): void;
+  warning(path: PathSegment[], target: Target, message: string): void;
+}
 type Rec = Record<string, unknown>;
 const rec = (v: unknown): Rec | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined);
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
@@ -40,7 +44,7 @@ export function withUpstreamTls(
   server: Server,
   backend: RawUpstreamTls | undefined,
   own: RawUpstreamTls | undefined,
-  ctx: NormalizeContext,
+  ctx: { readonly baseDir: string; readonly files: ReadonlyMap<string, Buffer> },
 ): Server {
   const s = effective(backend, own);
   if (!s) return server;

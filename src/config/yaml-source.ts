@@ -109,7 +109,7 @@ export class YamlSource {
         this.findDuplicateKeys(pair.value, [...path, key], out);
       }
     } else if (isSeq(node)) {
-      node.items.forEach((item, i) => this.findDuplicateKeys(item, [...path, i], out));
+      for (const [i, item] of node.items.entries()) this.findDuplicateKeys(item, [...path, i], out);
     }
   }
 }

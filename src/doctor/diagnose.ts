@@ -517,7 +517,7 @@ function acceptQueueRule(g: ListenerGroup): Finding[] {
         code: 'accept-queue-waiting',
         severity: 'note',
         message: `${peak} ${plural(peak, 'connection was', 'connections were')} waiting to be accepted on ${g.key} (inode ${s.inode}${s.backlog === null ? ', backlog unknown' : `, backlog ${s.backlog}`}): normal for a moment under load, a problem if it persists.`,
-        fix: 'Run handoff doctor again; if the queue stays non-empty, ' + notAccepting + '.',
+        fix: `Run handoff doctor again; if the queue stays non-empty, ${notAccepting}.`,
       });
     }
   }

@@ -30,7 +30,7 @@ export function parseNetLine(line: string): NetEntry | undefined {
   if (f.length < 10 || !/^\d+:$/.test(f[0]!)) return undefined;
   const queues = /^([0-9A-Fa-f]+):([0-9A-Fa-f]+)$/.exec(f[4]!);
   if (!queues || !/^[0-9A-Fa-f]{2}$/.test(f[3]!) || !/^\d+$/.test(f[7]!) || !/^\d+$/.test(f[9]!)) return undefined;
-  let local;
+  let local: ReturnType<typeof decodeEndpoint>;
   try {
     local = decodeEndpoint(f[1]!);
   } catch {
@@ -72,7 +72,7 @@ const NEWLINE = 0x0a;
 // ms of system calls, and readFileSync took 350 ms. So the reads run on libuv's thread pool
 // in large pieces, and only the LISTEN lines are decoded. undefined: the file does not exist.
 async function readProcFile(path: string): Promise<Buffer | undefined> {
-  let file;
+  let file: Awaited<ReturnType<typeof open>>;
   try {
     file = await open(path, 'r');
   } catch (err) {

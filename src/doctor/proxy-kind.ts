@@ -12,7 +12,7 @@ function optionValue(args: readonly string[], name: string): string | undefined 
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === name) return args[i + 1];
-    if (a.startsWith(name + '=')) return a.slice(name.length + 1);
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
   }
   return undefined;
 }

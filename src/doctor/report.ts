@@ -13,13 +13,13 @@ const COMMAND_WIDTH = 100;
 
 function command(p: ProcessInfo): string {
   const text = p.cmdline.length ? p.cmdline.join(' ') : `[${p.comm}]`;
-  return text.length > COMMAND_WIDTH ? text.slice(0, COMMAND_WIDTH - 3) + '...' : text;
+  return text.length > COMMAND_WIDTH ? `${text.slice(0, COMMAND_WIDTH - 3)}...` : text;
 }
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   // the last column (the command) is not padded
-  return rows.map((r) => '  ' + r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  '));
+  return rows.map((r) => `  ${r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')}`);
 }
 
 function plural(n: number, word: string, words = `${word}s`): string {
@@ -123,7 +123,7 @@ export function renderText(snapshot: Snapshot, findings: readonly Finding[]): st
     out.push('');
   }
   out.push(verdictLine(findings));
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 /** The --json document: every collected fact, the findings and the verdict. */

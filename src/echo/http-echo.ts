@@ -47,7 +47,10 @@ function readBody(req: IncomingMessage, done: (body: BodySummary) => void): void
 
 /** Run fn after ms, unless the connection closes first. */
 function after(res: ServerResponse, ms: number, fn: () => void): void {
-  if (ms === 0) return fn();
+  if (ms === 0) {
+    fn();
+    return;
+  }
   const timer = setTimeout(fn, ms);
   res.once('close', () => clearTimeout(timer));
 }

@@ -1,5 +1,8 @@
-// Errors carry a stable code (never match on message text), where they came from, and
-// whether retrying the operation elsewhere is safe.
+// One error type for the whole project: every error handoff raises is a HandoffError (or a
+// subclass that fixes its code). It carries a stable code (never match on message text),
+// where it came from, and whether retrying the operation elsewhere is safe. The CLI prints
+// `code: message` (describeError). Every code below has a producer; remove a code with its
+// last producer.
 
 export type ErrorSource = 'client' | 'server' | 'config' | 'internal';
 
@@ -13,18 +16,15 @@ export type ErrorCode =
   | 'HANDOFF_ERR_NO_SERVER'
   | 'HANDOFF_ERR_QUEUE_TIMEOUT'
   | 'HANDOFF_ERR_QUEUE_FULL'
-  | 'HANDOFF_ERR_SERVER_TIMEOUT'
-  | 'HANDOFF_ERR_SERVER_RESET'
   | 'HANDOFF_ERR_BAD_RESPONSE'
   | 'HANDOFF_ERR_BAD_REQUEST'
-  | 'HANDOFF_ERR_CLIENT_TIMEOUT'
   | 'HANDOFF_ERR_CLIENT_ABORT'
   | 'HANDOFF_ERR_RELOAD'
   | 'HANDOFF_ERR_APPLY_FAILED'
   | 'HANDOFF_ERR_CONTROL'
-  | 'HANDOFF_ERR_IPC'
   | 'HANDOFF_ERR_SPAWN'
   | 'HANDOFF_ERR_UNSAFE_PATH'
+  | 'HANDOFF_ERR_USAGE'
   | 'HANDOFF_ERR_INTERNAL';
 
 export class HandoffError extends Error {
@@ -39,6 +39,12 @@ export class HandoffError extends Error {
     this.source = source;
     this.retryable = options.retryable ?? false;
   }
+}
+
+/** `code: message` for a HandoffError, the message for any other Error: what the CLI prints. */
+export function describeError(err: unknown): string {
+  if (err instanceof HandoffError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** The errno-style code of a Node system error ("ECONNREFUSED"), or undefined. */

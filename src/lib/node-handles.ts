@@ -15,7 +15,8 @@
 import net from 'node:net';
 import { readlinkSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
-import type { SocketAddress } from '../config/types.js';
+import { HandoffError } from './errors.js';
+import type { SocketAddress } from './socket-address.js';
 
 /** The native TCP handle (TCPWrap) as far as handoff uses it. Opaque elsewhere. */
 export interface TcpHandle {
@@ -50,12 +51,12 @@ function internalCreateServerHandle(): CreateServerHandle {
   return fn;
 }
 
-export class BindError extends Error {
+export class BindError extends HandoffError {
   constructor(
     readonly address: string,
     readonly errno: string,
   ) {
-    super(`cannot bind ${address}: ${errno}`);
+    super('HANDOFF_ERR_BIND', 'config', `cannot bind ${address}: ${errno}`);
     this.name = 'BindError';
   }
 }
@@ -125,7 +126,13 @@ export function socketHandle(socket: net.Socket): TcpHandle | undefined {
   return (socket as unknown as { _handle: TcpHandle | null })._handle ?? undefined;
 }
 
-/** Bytes handed to the socket but not yet written to the kernel (stream buffer + libuv queue). */
+/**
+ * Bytes handed to the socket but not yet written to the kernel (stream buffer + libuv queue).
+ * On a TLSSocket (issue 11) the handle is the TLSWrap, whose writeQueueSize counts what the
+ * TLS layer has not yet written below it; both return to 0 once everything is flushed, and
+ * a backlog above the stream's highWaterMark always has a write that returned false, so
+ * 'drain' follows (test/e2e/tls-termination.test.ts, back-pressure and pipelining).
+ */
 export function pendingWriteBytes(socket: net.Socket): number {
   const h = socketHandle(socket);
   return socket.writableLength + (h ? h.writeQueueSize : 0);
@@ -162,8 +169,7 @@ export function takeBuffered(socket: net.Socket): Buffer {
   const chunks: Buffer[] = [];
   const listeners = socket.listeners('data') as ((b: Buffer) => void)[];
   socket.removeAllListeners('data');
-  let chunk: Buffer | null;
-  while ((chunk = socket.read() as Buffer | null) !== null) chunks.push(chunk);
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) chunks.push(chunk);
   for (const l of listeners) socket.on('data', l);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
@@ -217,4 +223,22 @@ export function makeNonBlocking(stream: net.Socket): boolean {
   const h = (stream as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } | null })._handle;
   if (!h || typeof h.setBlocking !== 'function') return false;
   return h.setBlocking(false) === 0;
+}
+
+/**
+ * TLS (issue 11): the result of verifying the client's certificate chain against the
+ * secure context's CA, for a server TLSSocket built around an accepted socket. Node's
+ * tls.Server reads the same native `verifyError()` in its own connection listener to set
+ * `authorized` (the handoff workers wrap sockets themselves, so that listener never runs).
+ * undefined: verified (or no certificate). A code such as UNABLE_TO_VERIFY_LEAF_SIGNATURE.
+ */
+export function tlsVerifyError(socket: net.Socket): string | undefined {
+  const h = (socket as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | undefined } | null })._handle;
+  if (!h || typeof h.verifyError !== 'function') {
+    throw new Error(
+      `node ${process.version}: TLSWrap.verifyError is gone; handoff cannot verify client certificates (see src/lib/node-handles.ts)`,
+    );
+  }
+  const err = h.verifyError();
+  return err ? (err.code ?? err.message) : undefined;
 }

@@ -104,7 +104,7 @@ export class ControlServer {
   private reply(socket: net.Socket, res: ControlResponse) {
     if (socket.destroyed) return;
     socket.setTimeout(CONTROL_REQUEST_TIMEOUT_MS, () => socket.destroy());
-    socket.end(JSON.stringify(res) + '\n');
+    socket.end(`${JSON.stringify(res)}\n`);
   }
 
   async close(): Promise<void> {

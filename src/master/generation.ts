@@ -15,7 +15,7 @@ import type { WorkerMessage } from '../protocol/ipc.js';
 import type { ListenerRegistry } from './listener-registry.js';
 import { applyToWorkers } from './live-apply.js';
 import { SpawnBackoff } from './spawn-backoff.js';
-import { WorkerProcess } from './worker-process.js';
+import { WorkerProcess, type WorkerSpawner } from './worker-process.js';
 
 /** How long after the drain deadline a worker may take to exit before SIGKILL. */
 export const KILL_GRACE_MS = 2000;
@@ -31,6 +31,8 @@ export interface GenerationDeps {
   readonly onWorkerSpawned?: (worker: WorkerProcess) => void;
   /** Called when the last worker of the generation has exited. */
   readonly onStopped: (gen: Generation) => void;
+  /** How worker processes start (default: fork). */
+  readonly spawnWorker?: WorkerSpawner;
 }
 
 export interface DrainTotals {
@@ -48,7 +50,8 @@ export class Generation {
   /** Workers now alive (replaced ones are removed). */
   workers: WorkerProcess[] = [];
   crashes = 0;
-  private readonly killed = new Set<number>();
+  /** Replacements started per worker slot (index): status shows them as each worker's restarts. */
+  private readonly respawns = new Map<number, number>();
   private readonly exitedDrains: DrainTotals = { migrated: 0, closedIdle: 0, timedOut: 0, killed: 0 };
   private readonly replacer: SpawnBackoff;
   private stoppedWaiters: (() => void)[] = [];
@@ -78,6 +81,7 @@ export class Generation {
           health: this.deps.health(),
           listeners: this.listenersFor(),
         };
+        this.respawns.set(index, (this.respawns.get(index) ?? 0) + 1);
         const worker = this.spawn(index);
         // A live apply committed while it started: bring it to the config in force once ready.
         const ready = worker.start(init, START_TIMEOUT_MS).then(() => {
@@ -97,6 +101,7 @@ export class Generation {
         onExit: (worker, code, signal) => this.onWorkerExit(worker, code, signal),
       },
       this.deps.log,
+      this.deps.spawnWorker,
     );
     this.workers.push(w);
     this.deps.onWorkerSpawned?.(w);
@@ -139,7 +144,7 @@ export class Generation {
       this.exitedDrains.closedIdle += w.drained.closedIdle;
       this.exitedDrains.timedOut += w.drained.timedOut;
     }
-    if (this.killed.has(w.pid)) this.exitedDrains.killed++;
+    if (w.killedAtDeadline) this.exitedDrains.killed++;
     this.workers = this.workers.filter((x) => x !== w);
     if (this.state === 'active') {
       // A crash in the active generation: replace it, backing off while replacements fail.
@@ -167,13 +172,7 @@ export class Generation {
       this.deps.onStopped(this);
       return;
     }
-    for (const w of this.workers) {
-      w.killAt(deadline + KILL_GRACE_MS, 'drain deadline');
-      // Count kills: the exit handler cannot tell a SIGKILL we sent from another.
-      w.exited.then(() => {
-        if (w.child.signalCode === 'SIGKILL') this.killed.add(w.pid);
-      });
-    }
+    for (const w of this.workers) w.killAt(deadline + KILL_GRACE_MS, 'drain deadline');
     await Promise.all(this.workers.map((w) => w.drain(deadline, migrate, reload)));
   }
 
@@ -253,7 +252,7 @@ export class Generation {
           startedAt: w.startedAt,
           connections: c?.connections,
           requests: c?.requests,
-          restarts: 0,
+          restarts: this.respawns.get(w.index) ?? 0,
         };
       }),
     };

@@ -11,7 +11,8 @@
 // close sockets nobody needs; answer. Any failure before the commit or switch undoes what it
 // did and leaves the service exactly as it was (invariant I5).
 import { dirname } from 'node:path';
-import { loadConfig, loadConfigText, formatIssue } from '../config/load.js';
+import { loadConfig, loadConfigText, formatIssue, type ConfigIssue } from '../config/load.js';
+import { HandoffError } from '../lib/errors.js';
 import type { StateChange } from '../backend/types.js';
 import type { Config } from '../config/types.js';
 import { BindError, closeHandle, isTcpHandle } from '../lib/node-handles.js';
@@ -20,6 +21,7 @@ import { droppedLines } from '../observe/line-sink.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { CONNECTION_STATES, sumCounters, type WorkerCounters } from '../protocol/counters.js';
 import type { ControlRequest, ControlResponse, ReloadKind, ReloadRecord, StatusReport } from '../protocol/control.js';
+import { certificateStatus } from '../tls/status.js';
 import type { WorkerMessage } from '../protocol/ipc.js';
 import { ControlServer } from './control-server.js';
 import { Generation } from './generation.js';
@@ -30,7 +32,7 @@ import { chooseReloadKind, sameStats } from './reload-kind.js';
 import { ReloadQueue, type ReloadRequest } from './reload-queue.js';
 import { writeFileAtomic } from './write-atomic.js';
 import { lendListener } from './listener-lending.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { WorkerProcess, WorkerSpawner } from './worker-process.js';
 import { StatsServer } from '../observe/stats-server.js';
 import { CounterArchive } from './counter-archive.js';
 import { ReloadMetrics } from './reload-metrics.js';
@@ -40,12 +42,18 @@ export type MasterState = 'starting' | 'running' | 'stopping' | 'stopped';
 /** How many finished generations and reloads status remembers. */
 const HISTORY = 20;
 
-export class ReloadFailure extends Error {
+/**
+ * A reload (or the first load) that did not happen; the service is as it was (I5). An
+ * invalid config carries its issues (file:line:col); the control server maps them to the
+ * wire answer (onControl), so this error knows nothing of the protocol.
+ */
+export class ReloadFailure extends HandoffError {
   constructor(
     message: string,
-    readonly issues?: ControlResponse & { ok: false },
+    readonly issues?: readonly ConfigIssue[],
   ) {
-    super(message);
+    super(issues ? 'HANDOFF_ERR_CONFIG' : 'HANDOFF_ERR_RELOAD', issues ? 'config' : 'internal', message);
+    this.name = 'ReloadFailure';
   }
 }
 
@@ -86,7 +94,11 @@ export class Master {
   /** Resolves once the master has stopped (by signal or control request). */
   readonly finishedPromise = new Promise<void>((r) => (this.resolveFinished = r));
 
-  constructor(private configFile: string) {
+  constructor(
+    private configFile: string,
+    /** How worker processes start (default: fork); tests run the master without forking. */
+    private readonly spawnWorker?: WorkerSpawner,
+  ) {
     this.queue = new ReloadQueue((request, requests) =>
       this.runReload(request, requests).finally(() => this.reloadMetrics.ended(this.reloads[this.reloads.length - 1]!)),
     );
@@ -96,7 +108,7 @@ export class Master {
   /** Load the config, bind, run health checks, start generation 1, open the control socket. Throws with a readable message on failure. */
   async start(): Promise<void> {
     const result = await loadConfig(this.configFile);
-    if (!result.ok) throw new ReloadFailure(result.errors.map(formatIssue).join('\n'));
+    if (!result.ok) throw new ReloadFailure(result.errors.map(formatIssue).join('\n'), result.errors);
     for (const w of result.warnings) this.log.warn('config warning', { issue: formatIssue(w) });
     this.config = result.config;
     this.control = new ControlServer(this.config.control, (req) => this.onControl(req), this.log);
@@ -142,6 +154,7 @@ export class Master {
       onWorkerMessage: (g, w, m, h) => this.onWorkerMessage(g, w, m, h),
       onStopped: (g) => this.onGenerationStopped(g),
       onWorkerSpawned: (w) => this.archive.track(w),
+      ...(this.spawnWorker ? { spawnWorker: this.spawnWorker } : {}),
     });
     this.generations.push(gen);
     return gen;
@@ -160,7 +173,7 @@ export class Master {
     const record: ReloadRecord = { id: this.nextReloadId++, requestedAt: t0, requests, outcome: 'running', durationMs: 0 };
     this.reloads.push(record);
     if (this.reloads.length > HISTORY) this.reloads.shift();
-    const fail = (reason: string, issues?: ControlResponse & { ok: false }) => {
+    const fail = (reason: string, issues?: readonly ConfigIssue[]) => {
       record.outcome = 'failed';
       record.durationMs = Date.now() - t0;
       record.reason = reason;
@@ -180,8 +193,7 @@ export class Master {
     const result =
       request.text !== undefined ? await loadConfigText(request.text, this.configFile, dirname(this.configFile)) : await loadConfig(path);
     if (!result.ok) {
-      const issues = result.errors.map((i) => ({ file: i.file, line: i.line, col: i.col, path: i.path, message: i.message }));
-      throw fail(result.errors.map(formatIssue).join('\n'), { ok: false, error: 'invalid config', issues });
+      throw fail(result.errors.map(formatIssue).join('\n'), result.errors);
     }
     const config = result.config;
     const warnings = result.warnings.map(formatIssue);
@@ -321,7 +333,8 @@ export class Master {
     const totals = gen.drainTotals;
     const record = this.reloads.find((r) => r.id === gen.drainedBy);
     if (record) {
-      const d = (record.drained ??= { migrated: 0, closedIdle: 0, timedOut: 0, killed: 0 });
+      record.drained ??= { migrated: 0, closedIdle: 0, timedOut: 0, killed: 0 };
+      const d = record.drained;
       d.migrated += totals.migrated;
       d.closedIdle += totals.closedIdle;
       d.timedOut += totals.timedOut;
@@ -428,7 +441,12 @@ export class Master {
             coalesced: a.coalesced,
           };
         } catch (err) {
-          if (err instanceof ReloadFailure && err.issues) return { ...err.issues, error: err.message };
+          if (err instanceof ReloadFailure && err.issues)
+            return {
+              ok: false,
+              error: err.message,
+              issues: err.issues.map((i) => ({ file: i.file, line: i.line, col: i.col, path: i.path, message: i.message })),
+            };
           return { ok: false, error: err instanceof Error ? err.message : String(err) };
         }
       case 'status':
@@ -478,6 +496,7 @@ export class Master {
         migratedIn: lifetime.migratedIn,
         logDropped: { access: lifetime.logDropped.access, operational: lifetime.logDropped.operational + droppedLines.operational },
       },
+      tls: certificateStatus(this.config), // TLS (issue 11)
     };
   }
 

@@ -6,9 +6,10 @@
 //              another access log target or buffer (the log file is opened once per process;
 //              log.format alone is applied live)
 //   live       everything else: routes, rules, backends, servers, balancing, health, timeouts,
-//              limits, error pages, binds added or removed, drain settings; TLS to servers
-//              (`tls`, and a CA file edited in place: its bytes are in the config hash) and
-//              tcp routes by sni (test/config/tls-config.test.ts)
+//              limits, error pages, binds added or removed, drain settings, TLS certificates
+//              and settings (their files' bytes are in the hash; the workers build new
+//              contexts at prepare, open TLS connections keep theirs),
+//              TLS to servers (`tls`, CA files likewise) and tcp routes by sni
 import type { Config } from '../config/types.js';
 import { versionOnDisk } from '../lib/version.js';
 import type { ReloadKind } from '../protocol/control.js';

@@ -20,7 +20,10 @@ export class ReloadMetrics {
     const key = `${kind} ${r.outcome}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     let h = this.durations.get(kind);
-    if (!h) this.durations.set(kind, (h = newHistogram(RELOAD_BUCKETS)));
+    if (!h) {
+      h = newHistogram(RELOAD_BUCKETS);
+      this.durations.set(kind, h);
+    }
     observe(h, RELOAD_BUCKETS, r.durationMs / 1000);
     const at = r.requestedAt + r.durationMs;
     if (r.outcome === 'ok') this.lastSuccessAt = at;

@@ -29,6 +29,20 @@ function workerEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Starts the process of one worker of `generation`. The default forks
+ * dist/src/worker/main.js; tests pass their own to run generation and master logic without
+ * forking (test/master/fake-worker.ts).
+ */
+export type WorkerSpawner = (generation: number) => ChildProcess;
+
+export const forkWorker: WorkerSpawner = (generation) =>
+  fork(WORKER_MAIN, ['--generation', String(generation), '--master', String(process.pid)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'json',
+    env: workerEnv(),
+  });
+
 export interface WorkerEvents {
   /** A message other than the life-cycle ones (migrate, health, ...), with its handle. */
   onMessage(worker: WorkerProcess, message: WorkerMessage, handle: unknown): void;
@@ -60,6 +74,8 @@ export class WorkerProcess {
   private counterSeq = 0;
   private readonly counterWaiters = new Map<number, (c: WorkerCounters | undefined) => void>();
   private killTimer: NodeJS.Timeout | undefined;
+  /** killAt's deadline passed and it sent SIGKILL (a drain that did not finish in time). */
+  killedAtDeadline = false;
   readonly exited: Promise<void>;
 
   constructor(
@@ -67,12 +83,9 @@ export class WorkerProcess {
     readonly index: number,
     private readonly events: WorkerEvents,
     private readonly log: Logger,
+    spawn: WorkerSpawner = forkWorker,
   ) {
-    this.child = fork(WORKER_MAIN, ['--generation', String(generation), '--master', String(process.pid)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'json',
-      env: workerEnv(),
-    });
+    this.child = spawn(generation);
     if (this.child.pid === undefined) throw new WorkerSpawnError(this.child);
     this.pid = this.child.pid;
     this.exited = new Promise((resolve) => {
@@ -286,6 +299,7 @@ export class WorkerProcess {
       () => {
         if (this.state === 'exited') return;
         this.log.warn('killing a worker that outlived its deadline', { pid: this.pid, gen: this.generation, why });
+        this.killedAtDeadline = true;
         this.child.kill('SIGKILL');
       },
       Math.max(0, at - Date.now()),

@@ -14,7 +14,7 @@
 // Strings are quoted and escaped as nginx does: " and \ and every byte outside printable
 // ASCII become \xHH, so a client cannot forge a line or a field.
 import type { AccessLogFormat } from '../config/types.js';
-import type { AccessEntry } from './access-log.js';
+import type { AccessEntry } from './access-entry.js';
 
 export type FormatEntry = (entry: AccessEntry) => string;
 
@@ -22,28 +22,128 @@ export function entryFormatter(format: AccessLogFormat | undefined): FormatEntry
   return format === 'combined' ? combinedLine : jsonLine;
 }
 
-const jsonLine: FormatEntry = (entry) => JSON.stringify(entry);
+/**
+ * Every key of AccessEntry, in the order of the JSON line: the HTTP entry's order, which the
+ * TCP entry's keys follow as a subsequence, so the line is byte for byte what
+ * JSON.stringify(entry) gives for both (test/observe/access-format.test.ts checks it).
+ */
+export const JSON_KEYS = [
+  'time',
+  'generation',
+  'pid',
+  'client',
+  'frontend',
+  'host',
+  'request_id',
+  'client_request_id',
+  'route',
+  'backend',
+  'server',
+  'method',
+  'path',
+  'protocol',
+  'status',
+  'user_agent',
+  'referer',
+  'bytes_in',
+  'bytes_out',
+  'timings',
+  'termination',
+  'retries',
+  'migrated',
+] as const;
+
+// A key added to AccessEntry but not to JSON_KEYS (and to jsonLine) is a compile error here:
+// the line would silently leave it out.
+type MissingJsonKey = Exclude<keyof AccessEntry, (typeof JSON_KEYS)[number]>;
+const allKeysWritten: [MissingJsonKey] extends [never] ? true : MissingJsonKey = true;
+void allKeysWritten;
+
+/** Whether JSON.stringify would escape something in s: ", \\, a control character, a surrogate. */
+function needsJsonEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
+function jsonString(s: string): string {
+  return needsJsonEscape(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/**
+ * The entry as a JSON object, undefined fields left out. Written out field by field: the
+ * generic JSON.stringify walk of the object costs a worker about 2 µs per request more
+ * (docs/performance.md), and the access log is on every request.
+ */
+const jsonLine: FormatEntry = (e) => {
+  let out = `{"time":${jsonString(e.time)},"generation":${jsonNumber(e.generation)},"pid":${jsonNumber(e.pid)}`;
+  out += `,"client":${jsonString(e.client)},"frontend":${jsonString(e.frontend)}`;
+  if (e.host !== undefined) out += `,"host":${jsonString(e.host)}`;
+  if (e.request_id !== undefined) out += `,"request_id":${jsonString(e.request_id)}`;
+  if (e.client_request_id !== undefined) out += `,"client_request_id":${jsonString(e.client_request_id)}`;
+  if (e.route !== undefined) out += `,"route":${jsonString(e.route)}`;
+  if (e.backend !== undefined) out += `,"backend":${jsonString(e.backend)}`;
+  if (e.server !== undefined) out += `,"server":${jsonString(e.server)}`;
+  if (e.method !== undefined) out += `,"method":${jsonString(e.method)}`;
+  if (e.path !== undefined) out += `,"path":${jsonString(e.path)}`;
+  if (e.protocol !== undefined) out += `,"protocol":"${e.protocol}"`;
+  if (e.status !== undefined) out += `,"status":${jsonNumber(e.status)}`;
+  if (e.user_agent !== undefined) out += `,"user_agent":${jsonString(e.user_agent)}`;
+  if (e.referer !== undefined) out += `,"referer":${jsonString(e.referer)}`;
+  out += `,"bytes_in":${jsonNumber(e.bytes_in)},"bytes_out":${jsonNumber(e.bytes_out)}`;
+  const t = e.timings;
+  out += ',"timings":{';
+  let sep = '';
+  if (t.queue !== undefined) {
+    out += `"queue":${jsonNumber(t.queue)}`;
+    sep = ',';
+  }
+  if (t.connect !== undefined) {
+    out += `${sep}"connect":${jsonNumber(t.connect)}`;
+    sep = ',';
+  }
+  if (t.response !== undefined) {
+    out += `${sep}"response":${jsonNumber(t.response)}`;
+    sep = ',';
+  }
+  out += `${sep}"total":${jsonNumber(t.total)}},"termination":${jsonString(e.termination)}`;
+  if (e.retries !== undefined) out += `,"retries":${jsonNumber(e.retries)}`;
+  if (e.migrated !== undefined) out += `,"migrated":${e.migrated ? 'true' : 'false'}`;
+  return `${out}}`;
+};
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** "2026-11-26T16:47:02.113Z" → "26/Nov/2026:16:47:02 +0000" (the entry's time is already ISO). */
 function timeLocal(iso: string): string {
-  return iso.slice(8, 10) + '/' + MONTHS[Number(iso.slice(5, 7)) - 1] + '/' + iso.slice(0, 4) + ':' + iso.slice(11, 19) + ' +0000';
+  return `${iso.slice(8, 10)}/${MONTHS[Number(iso.slice(5, 7)) - 1]}/${iso.slice(0, 4)}:${iso.slice(11, 19)} +0000`;
 }
 
-// Anything a client could use to break out of a quoted field or the line.
-const UNSAFE = /["\\\x00-\x1f\x7f-\uffff]/;
+/** Anything a client could use to break out of a quoted field or the line. */
+function unsafeForNginx(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f) return true;
+  }
+  return false;
+}
 
 /** nginx's escaping of a logged string: ", \ and non-printable or non-ASCII bytes as \xHH. */
-function escape(s: string): string {
-  if (!UNSAFE.test(s)) return s;
+function nginxEscape(s: string): string {
+  if (!unsafeForNginx(s)) return s;
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f) {
       // Header values are latin1 (one char per byte); beyond a byte, escape each UTF-8 byte.
-      if (c <= 0xff) out += '\\x' + (c < 0x10 ? '0' : '') + c.toString(16).toUpperCase();
-      else for (const b of Buffer.from(s[i]!, 'utf8')) out += '\\x' + b.toString(16).toUpperCase();
+      if (c <= 0xff) out += `\\x${c < 0x10 ? '0' : ''}${c.toString(16).toUpperCase()}`;
+      else for (const b of Buffer.from(s[i]!, 'utf8')) out += `\\x${b.toString(16).toUpperCase()}`;
     } else out += s[i];
   }
   return out;
@@ -57,7 +157,7 @@ function remoteAddr(client: string): string {
 }
 
 function quoted(s: string | undefined): string {
-  return s === undefined || s === '' ? '"-"' : '"' + escape(s) + '"';
+  return s === undefined || s === '' ? '"-"' : `"${nginxEscape(s)}"`;
 }
 
 function num(n: number | undefined): string {
@@ -65,8 +165,7 @@ function num(n: number | undefined): string {
 }
 
 const combinedLine: FormatEntry = (e) => {
-  const request =
-    e.method === undefined ? '"-"' : '"' + escape(e.method) + ' ' + escape(e.path ?? '') + ' ' + (e.protocol ?? 'HTTP/1.1') + '"';
+  const request = e.method === undefined ? '"-"' : `"${nginxEscape(e.method)} ${nginxEscape(e.path ?? '')} ${e.protocol ?? 'HTTP/1.1'}"`;
   const t = e.timings;
   return (
     remoteAddr(e.client) +

@@ -1,8 +1,11 @@
 // One line per request (HTTP) or per connection (TCP), to stdout or a file, as JSON or in
-// the combined format (access-format.ts). Lines are batched and written once per
-// event-loop turn: a write() per request would cost a system call each on the hot path.
-// They go through a bounded, non-blocking LineSink: a reader that stalls costs log lines
-// (counted in status and /metrics, warned about on stderr), never a request.
+// the combined format (access-format.ts). Lines are batched: written when FLUSH_BYTES are
+// pending or FLUSH_MS after the first pending line, whichever comes first. A write per
+// request, or even per event-loop turn, costs a system call (a file: a threadpool round
+// trip, a thread wake-up) every few requests: measured at 10% of a worker's CPU under
+// load (docs/performance.md). They go through a bounded, non-blocking LineSink: a reader
+// that stalls costs log lines (counted in status and /metrics, warned about on stderr),
+// never a request.
 //
 // Reopening (SIGUSR1 to the master, relayed to every worker): a log file renamed by
 // logrotate is let go and the path opened anew, asynchronously. Until the new file is open,
@@ -10,6 +13,7 @@
 // closed. No line is lost or doubled and no request waits.
 import { close as fsClose, open, openSync } from 'node:fs';
 import type { AccessLog as AccessLogConfig, AccessLogFormat } from '../config/types.js';
+import type { AccessEntry } from './access-entry.js';
 import { entryFormatter, type FormatEntry } from './access-format.js';
 import { LineSink, type DropReport, type LineSinkOptions } from './line-sink.js';
 import { createLogger, type Logger } from './logger.js';
@@ -17,36 +21,10 @@ import { createLogger, type Logger } from './logger.js';
 /** What the access log buffers at most while its reader does not keep up (`log.buffer`). */
 export const DEFAULT_ACCESS_BUFFER = 1024 * 1024;
 
-export interface AccessEntry {
-  time: string;
-  generation: number;
-  pid: number;
-  client: string;
-  frontend: string;
-  /** HTTP: the Host (or the absolute-form authority) as the client sent it. */
-  host?: string | undefined;
-  /** HTTP: handoff's id of this request (`${request.id}` in header rules). */
-  request_id?: string | undefined;
-  /** HTTP: the X-Request-Id the client sent, if any (forwarded unchanged unless a header rule sets it). */
-  client_request_id?: string | undefined;
-  route?: string | undefined;
-  backend?: string | undefined;
-  server?: string | undefined;
-  method?: string;
-  path?: string;
-  protocol?: 'HTTP/1.0' | 'HTTP/1.1';
-  status?: number;
-  user_agent?: string | undefined;
-  referer?: string | undefined;
-  bytes_in: number;
-  bytes_out: number;
-  /** Milliseconds: queue wait, connect, until response headers, total. */
-  timings: { queue?: number; connect?: number; response?: number; total: number };
-  /** Why the request or connection ended: ok, or what went wrong and on which side. */
-  termination: string;
-  retries?: number;
-  migrated?: boolean;
-}
+/** Pending lines are written at the latest this long after the first of them. */
+export const FLUSH_MS = 20;
+/** ... or as soon as this many characters are pending (bounds what waits here). */
+export const FLUSH_BYTES = 64 * 1024;
 
 /**
  * The request headers the log records (User-Agent, Referer, X-Request-Id), set on `entry`.
@@ -69,13 +47,31 @@ export function recordRequestHeaders(entry: AccessEntry, headers: readonly strin
   }
 }
 
+let lastTimeMs = NaN;
+let lastTimeIso = '';
+
+/**
+ * `new Date(ms).toISOString()`, remembered for the last millisecond asked: under load many
+ * entries start in the same millisecond, and building the string costs about 1 µs each.
+ */
+export function isoTime(ms: number): string {
+  if (ms !== lastTimeMs) {
+    lastTimeIso = new Date(ms).toISOString();
+    lastTimeMs = ms;
+  }
+  return lastTimeIso;
+}
+
 /** Told the path once new lines go to the reopened file (no path: nothing to reopen). */
 export type ReopenDone = (err: Error | null, file?: string) => void;
 
 export class AccessLog {
   private sink: LineSink | undefined;
   private pending: string[] = [];
-  private scheduled = false;
+  private pendingChars = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** FLUSH_BYTES, or less under a small log.buffer: a batch must fit the sink's bound. */
+  private readonly flushChars: number;
   private format: FormatEntry;
   private readonly file: string | undefined;
   private readonly sinkOptions: LineSinkOptions;
@@ -86,6 +82,7 @@ export class AccessLog {
   constructor(config: AccessLogConfig) {
     this.format = entryFormatter(config.format);
     this.sinkOptions = { name: 'access', maxBuffered: config.buffer ?? DEFAULT_ACCESS_BUFFER, report: reportDrops };
+    this.flushChars = Math.max(1, Math.min(FLUSH_BYTES, Math.floor(this.sinkOptions.maxBuffered / 4)));
     this.file = typeof config.target === 'object' ? config.target.file : undefined;
     if (config.target === 'stdout') this.sink = new LineSink({ fd: 1 }, this.sinkOptions);
     else if (this.file !== undefined) this.sink = new LineSink({ fd: openSync(this.file, 'a'), owned: true }, this.sinkOptions);
@@ -102,19 +99,24 @@ export class AccessLog {
 
   write(entry: AccessEntry): void {
     if (this.sink === undefined) return;
-    this.pending.push(this.format(entry));
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
+    const line = this.format(entry);
+    this.pending.push(line);
+    this.pendingChars += line.length + 1;
+    if (this.pendingChars >= this.flushChars) this.flush();
+    else this.timer ??= setTimeout(this.flush, FLUSH_MS);
   }
 
   readonly flush = (): void => {
-    this.scheduled = false;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.sink === undefined || this.pending.length === 0) return;
     const lines = this.pending;
     this.pending = [];
-    this.sink.write(lines.join('\n') + '\n', lines.length);
+    this.pendingChars = 0;
+    lines.push('');
+    this.sink.write(lines.join('\n'), lines.length - 1);
   };
 
   /**
@@ -123,10 +125,14 @@ export class AccessLog {
    * file to reopen (stdout, off).
    */
   reopen(done: ReopenDone = () => {}): void {
-    if (this.file === undefined || this.sink === undefined) return done(null);
+    if (this.file === undefined || this.sink === undefined) {
+      done(null);
+      return;
+    }
     if (this.reopening !== undefined) {
       // A rotation during the open: open once more after it, so the newest file wins.
-      (this.reopenAgain ??= []).push(done);
+      this.reopenAgain ??= [];
+      this.reopenAgain.push(done);
       return;
     }
     this.openAgain(this.file, [done]);
@@ -157,9 +163,17 @@ export class AccessLog {
     });
   }
 
+  /** Stop: the lines held here are written synchronously with the sink's close (a file). */
   close(): void {
-    this.flush();
-    this.sink?.close();
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const held = this.pending;
+    this.pending = [];
+    this.pendingChars = 0;
+    held.push('');
+    this.sink?.close(held.length > 1 ? held.join('\n') : undefined, held.length - 1);
     this.sink = undefined;
   }
 }

@@ -38,7 +38,8 @@ interface Backend {
   readonly buffered: number;
   /** Write text (whole lines); `lost(n, err)` is called if it could not be written. */
   write(text: string, lines: number): void;
-  close(): void;
+  /** Close; `last` (whole lines) is written first, synchronously where that cannot block (a file). */
+  close(last?: string, lines?: number): void;
   /** Take no more lines; write what is queued and in flight, then close (a reopened log's old file). */
   end(): void;
 }
@@ -98,8 +99,9 @@ class StreamBackend implements Backend {
     });
   }
 
-  close(): void {
+  close(last?: string, lines = 0): void {
     // stdout/stderr stay open: other code may still write to them.
+    if (last) this.write(last, lines);
   }
 
   end(): void {
@@ -190,13 +192,23 @@ class FdBackend implements Backend {
     if (!this.writing) this.close();
   }
 
-  close(): void {
+  close(last?: string, lines = 0): void {
     if (this.closed) return;
+    // Queued, not written now: it goes out with the queue, after what is in flight.
+    if (last) {
+      this.queue.push({ text: last, lines });
+      this.queued += Buffer.byteLength(last);
+    }
+    // A write in flight: closing the fd under it would lose its lines (EBADF). Write it and
+    // the queue out first, then close (end()); at exit the queue goes out synchronously.
+    if (this.writing) {
+      this.end();
+      return;
+    }
     this.flushAtExit();
     this.closed = true;
     process.off('exit', this.flushAtExit);
     if (this.owned) {
-      // An fs.write still in flight finishes with EBADF and is counted; closing waits for nothing.
       try {
         closeSync(this.fd);
       } catch {
@@ -256,9 +268,14 @@ export class LineSink {
     this.backend.write(text, 1);
   }
 
-  close(): void {
+  /**
+   * Close. `last` (whole lines): what the writer still holds, written first; to a file
+   * synchronously (a regular file never waits on a reader), so a process that exits right
+   * after loses none of it.
+   */
+  close(last?: string, lines = 0): void {
     this.reportNow();
-    this.backend.close();
+    this.backend.close(last, lines);
   }
 
   /**

@@ -52,9 +52,9 @@ let stderr: LineSink | undefined;
 const stderrSink: Sink = (line) => {
   stderr ??= new LineSink(
     { fd: 2 },
-    { name: 'operational', maxBuffered: OPERATIONAL_BUFFER_BYTES, report: (r) => stderr?.writeUnbounded(dropLine('log', r) + '\n') },
+    { name: 'operational', maxBuffered: OPERATIONAL_BUFFER_BYTES, report: (r) => stderr?.writeUnbounded(`${dropLine('log', r)}\n`) },
   );
-  stderr.write(line + '\n');
+  stderr.write(`${line}\n`);
 };
 
 /** The warning that says lines were lost: `log lines dropped log=access dropped=812 total=812 reason="buffer full"`. */
@@ -78,11 +78,11 @@ function jsonLine(level: Level, component: string, message: string, sources: (Fi
     if (!src) continue;
     for (const [k, v] of Object.entries(src)) {
       if (v === undefined || v === null) continue;
-      fields[RESERVED.has(k) ? k + '_' : k] = typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+      fields[RESERVED.has(k) ? `${k}_` : k] = typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
     }
   }
   const rest = JSON.stringify(fields);
-  return `{"time":"${new Date().toISOString()}","level":"${level}","component":${JSON.stringify(component)},"msg":${JSON.stringify(message)}${rest === '{}' ? '' : ',' + rest.slice(1, -1)}}`;
+  return `{"time":"${new Date().toISOString()}","level":"${level}","component":${JSON.stringify(component)},"msg":${JSON.stringify(message)}${rest === '{}' ? '' : `,${rest.slice(1, -1)}`}}`;
 }
 
 function textLine(level: Level, component: string, message: string, sources: (Fields | undefined)[]): string {

@@ -55,7 +55,7 @@ class Exposition {
   }
 
   text(): string {
-    return this.out.join('\n') + '\n';
+    return `${this.out.join('\n')}\n`;
   }
 }
 
@@ -245,5 +245,19 @@ export function renderMetrics(r: StatusReport, now = Date.now()): string {
     backendNames.flatMap((b) => Object.entries(bt(b)?.servers ?? {}).map(([s, sc]): Sample => [{ backend: b, server: s }, sc[field]]));
   x.family('handoff_server_requests_total', 'counter', 'Requests (or TCP connections) sent to the server.', serverCounter('requests'));
   x.family('handoff_server_connect_failures_total', 'counter', 'Connections to the server that failed.', serverCounter('connectFailures'));
+
+  // ---- TLS (issue 11)
+  x.family(
+    'handoff_tls_certificate_expiry_seconds',
+    'gauge',
+    'Seconds until the certificate expires (negative once expired), by frontend and certificate file name.',
+    (r.tls ?? []).map((c) => [{ frontend: c.frontend, cert: c.cert }, Math.round((c.notAfter - now) / 1000)]),
+  );
+  x.family(
+    'handoff_tls_handshakes_total',
+    'counter',
+    'TLS handshakes on frontends with tls, by outcome (ok, or why it failed: timeout, plain-http, protocol-version, no-shared-cipher, client-certificate, closed, other).',
+    (t.tls ?? []).map((e) => [{ frontend: e.frontend, outcome: e.outcome }, e.count]),
+  );
   return x.text();
 }

@@ -81,6 +81,10 @@ const SCRIPT = `
       });
     });
     fill('server-rows', servers, 7);
+    fill('tls-rows', (r.tls || []).map(function (c) {
+      var left = c.notAfter - now;
+      return row([c.frontend, c.cert + (c.default ? ' (default)' : ''), c.names.join(', '), [left <= 0 ? 'EXPIRED' : left > 172800000 ? Math.floor(left / 86400000) + ' days' : age(left), left < 14 * 86400000 ? 'failed' : ''], c.serial]);
+    }), 5);
     set('updated', new Date().toLocaleTimeString());
     set('error', '');
   }
@@ -106,6 +110,8 @@ const BODY = `<h1>handoff <span id="version"></span></h1>
 <table><thead><tr><th>process gen.</th><th>pids</th><th>draining for</th><th>deadline in</th></tr></thead><tbody id="draining-rows"></tbody></table>
 <h2>Backends and servers</h2>
 <table><thead><tr><th>backend</th><th>server</th><th>state</th><th>admin</th><th>active</th><th>queue</th><th>requests</th></tr></thead><tbody id="server-rows"></tbody></table>
+<h2>TLS certificates</h2>
+<table><thead><tr><th>frontend</th><th>certificate</th><th>names</th><th>expires in</th><th>serial</th></tr></thead><tbody id="tls-rows"></tbody></table>
 <h2>Reloads</h2>
 <table><thead><tr><th>#</th><th>kind</th><th>outcome</th><th>duration</th><th>generation</th><th>when</th><th>reason</th></tr></thead><tbody id="reload-rows"></tbody></table>
 <p class="muted">updated <span id="updated">never</span> <span id="error"></span> · <a href="/status.json">status.json</a> · <a href="/metrics">metrics</a></p>`;

@@ -75,7 +75,7 @@ export class StatsServer {
         res.writeHead(200, STATS_PAGE_HEADERS).end(STATS_PAGE);
       } else if (path === '/status.json') {
         const report = await this.status();
-        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(report, null, 2) + '\n');
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(report, null, 2)}\n`);
       } else if (path === '/metrics') {
         const report = await this.status();
         res

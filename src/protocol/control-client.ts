@@ -1,8 +1,15 @@
 // Talk to a running master over its control socket. Used by reload, status, stop.
 import net from 'node:net';
+import { HandoffError } from '../lib/errors.js';
 import { parseControlResponse, type ControlRequest, type ControlResponse } from './control.js';
 
-export class ControlError extends Error {}
+/** The control socket could not be reached or answered badly (not: the master said no). */
+export class ControlError extends HandoffError {
+  constructor(message: string) {
+    super('HANDOFF_ERR_CONTROL', 'internal', message);
+    this.name = 'ControlError';
+  }
+}
 
 export function controlRequest(path: string, req: ControlRequest, timeoutMs = 120_000): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
@@ -13,7 +20,7 @@ export function controlRequest(path: string, req: ControlRequest, timeoutMs = 12
       reject(new ControlError(`no answer from the master on ${path} within ${timeoutMs} ms`));
     }, timeoutMs);
     s.setEncoding('utf8');
-    s.on('connect', () => s.write(JSON.stringify(req) + '\n'));
+    s.on('connect', () => s.write(`${JSON.stringify(req)}\n`));
     s.on('data', (c: string) => (buf += c));
     s.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);

@@ -4,6 +4,7 @@
 import type { ConnectionState } from './counters.js';
 import type { BackendCounters, LifetimeTotals, LogDropped } from './counters.js';
 import type { Histogram } from '../observe/histogram.js';
+import type { TlsCertificateStatus } from '../tls/status.js';
 
 export type ControlRequest =
   /**
@@ -61,6 +62,7 @@ export interface WorkerStatus {
   readonly startedAt: number;
   readonly connections: Record<ConnectionState, number> | undefined;
   readonly requests: number | undefined;
+  /** Replacement workers started for this worker's slot since its generation started (crashes, failed starts). */
   readonly restarts: number;
 }
 
@@ -145,6 +147,8 @@ export interface StatusReport {
     /** Log lines lost by the master and the workers (their buffer was full, or a write failed). */
     readonly logDropped: LogDropped;
   };
+  /** TLS certificates in force (issue 11): names, expiry, serial; never a key. */
+  readonly tls?: readonly TlsCertificateStatus[];
 }
 
 export type ControlResponse =

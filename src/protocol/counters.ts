@@ -69,6 +69,8 @@ export interface WorkerCounters {
   queueWait: Record<string, Histogram>;
   /** TLS failures by reason (passthrough ClientHello refused, TLS to a server failed). */
   tlsFailures?: Record<string, number>;
+  /** TLS handshakes by "frontend outcome" (ok, or a failure cause: src/tls/handshake-failures.ts). */
+  tls?: Record<string, number>;
 }
 
 export interface LogDropped {
@@ -111,7 +113,7 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
     total.logDropped.access += c.logDropped?.access ?? 0;
     total.logDropped.operational += c.logDropped?.operational ?? 0;
     for (const [name, b] of Object.entries(c.backends)) {
-      const t = (total.backends[name] ??= {
+      total.backends[name] ??= {
         queue: 0,
         queued: 0,
         queueTimeouts: 0,
@@ -119,7 +121,8 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
         queueAborted: 0,
         noServer: 0,
         servers: {},
-      });
+      };
+      const t = total.backends[name];
       t.queue += b.queue;
       t.queued += b.queued ?? 0;
       t.queueTimeouts += b.queueTimeouts ?? 0;
@@ -127,7 +130,8 @@ export function sumCounters(all: readonly WorkerCounters[]): Omit<WorkerCounters
       t.queueAborted += b.queueAborted ?? 0;
       t.noServer += b.noServer ?? 0;
       for (const [sname, s] of Object.entries(b.servers)) {
-        const ts = (t.servers[sname] ??= { operational: s.operational, admin: s.admin, active: 0, requests: 0, connectFailures: 0 });
+        t.servers[sname] ??= { operational: s.operational, admin: s.admin, active: 0, requests: 0, connectFailures: 0 };
+        const ts = t.servers[sname];
         ts.active += s.active;
         ts.requests += s.requests;
         ts.connectFailures += s.connectFailures;
@@ -164,11 +168,12 @@ export function counterVector(c: WorkerCounters): CounterVector {
   put('logDropped operational', c.logDropped?.operational);
   for (const [reason, n] of Object.entries(c.tlsFailures ?? {})) put(`tlsFailures ${reason}`, n);
   const hist = (prefix: string, h: Histogram) => {
-    h.counts.forEach((n, i) => put(`${prefix} ${i}`, n));
+    for (const [i, n] of h.counts.entries()) put(`${prefix} ${i}`, n);
     put(`${prefix} sum`, h.sum);
   };
   for (const [k, h] of Object.entries(c.requestDuration ?? {})) hist(`duration ${k}`, h);
   for (const [b, h] of Object.entries(c.queueWait ?? {})) hist(`queueWait ${b}`, h);
+  for (const [k, n] of Object.entries(c.tls ?? {})) put(`tls ${k}`, n);
   for (const [b, bc] of Object.entries(c.backends)) {
     put(`backend ${b} queued`, bc.queued);
     put(`backend ${b} queueTimeouts`, bc.queueTimeouts);
@@ -207,6 +212,8 @@ export interface LifetimeTotals {
   backends: Record<string, BackendTotals>;
   /** TLS failures by reason. */
   tlsFailures: Record<string, number>;
+  /** TLS handshakes by frontend and outcome (ok or a failure cause). */
+  tls: { frontend: string; outcome: string; count: number }[];
 }
 
 /** The structured form of a (summed) CounterVector. */
@@ -224,6 +231,7 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
     queueWait: [],
     backends: {},
     tlsFailures: {},
+    tls: [],
   };
   const durations = new Map<string, Histogram>();
   const waits = new Map<string, Histogram>();
@@ -247,6 +255,9 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
       case 'tlsFailures':
         t.tlsFailures[w[1]!] = (t.tlsFailures[w[1]!] ?? 0) + n;
         break;
+      case 'tls':
+        t.tls.push({ frontend: w[1]!, outcome: w[2]!, count: n });
+        break;
       case 'backend': {
         const b = backend(w[1]!);
         const field = w[2] as Exclude<keyof BackendTotals, 'servers'>;
@@ -254,7 +265,9 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
         break;
       }
       case 'server': {
-        const s = (backend(w[1]!).servers[w[2]!] ??= { requests: 0, connectFailures: 0 });
+        const servers = backend(w[1]!).servers;
+        servers[w[2]!] ??= { requests: 0, connectFailures: 0 };
+        const s = servers[w[2]!]!;
         if (w[3] === 'requests') s.requests += n;
         else if (w[3] === 'connectFailures') s.connectFailures += n;
         break;

@@ -1,6 +1,7 @@
 // Typed messages between the master and its workers (child_process IPC, JSON lines with
 // optional SCM_RIGHTS handles). Each side validates what it receives with parseMasterMessage /
 // parseWorkerMessage: an unexpected message is a bug worth a log line, never a crash.
+import type { AccessEntry } from '../observe/access-entry.js';
 import type { Config } from '../config/types.js';
 import type { HealthSnapshot, StateChange } from '../backend/types.js';
 import type { WorkerCounters } from './counters.js';
@@ -18,9 +19,12 @@ export interface TunnelResume {
   readonly lastActivity: number;
   /** Client address for logs. */
   readonly clientAddress: string;
-  /** Whether each direction had already been half-closed (end received and forwarded). */
-  readonly clientEnded: boolean;
-  readonly serverEnded: boolean;
+  /**
+   * The access-log entry so far (start time, the upgrade request's fields, bytes moved
+   * before the move): the receiver writes the one entry when the tunnel ends, with
+   * `migrated`. Absent from an older handoff: the receiver starts one from the fields above.
+   */
+  readonly entry?: AccessEntry;
 }
 
 // ---- master → worker -------------------------------------------------------------------
@@ -138,7 +142,13 @@ const KINDS: readonly unknown[] = ['http', 'tunnel-client', 'tunnel-server'];
 function validTunnel(v: unknown): boolean {
   return (
     v === undefined ||
-    (isObj(v) && str(v.backend) && str(v.server) && (v.origin === 'tcp' || v.origin === 'upgrade') && num(v.lastActivity))
+    (isObj(v) &&
+      str(v.backend) &&
+      str(v.server) &&
+      (v.origin === 'tcp' || v.origin === 'upgrade') &&
+      num(v.lastActivity) &&
+      (v.entry === undefined ||
+        (isObj(v.entry) && str(v.entry.time) && num(v.entry.bytes_in) && num(v.entry.bytes_out) && isObj(v.entry.timings))))
   );
 }
 

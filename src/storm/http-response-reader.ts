@@ -5,6 +5,7 @@
 const MAX_HEAD = 64 * 1024;
 const MAX_BODY = 8 * 1024 * 1024;
 
+import { HandoffError } from '../lib/errors.js';
 export interface HttpResponse {
   readonly status: number;
   /** Lower-case names; repeated headers joined with ", ". */
@@ -14,7 +15,13 @@ export interface HttpResponse {
   readonly keepAlive: boolean;
 }
 
-export class BadResponse extends Error {}
+/** A response the storm's client cannot parse (from the proxy under test). */
+export class BadResponse extends HandoffError {
+  constructor(message: string) {
+    super('HANDOFF_ERR_BAD_RESPONSE', 'server', message);
+    this.name = 'BadResponse';
+  }
+}
 
 type State =
   | { readonly kind: 'head' }

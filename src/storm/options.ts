@@ -1,10 +1,16 @@
 // From `handoff storm` command-line values to StormOptions: every number and duration
 // checked and bounded, the target kind decided (-f: handoff; --start: any proxy).
+import { HandoffError } from '../lib/errors.js';
 import { constants } from 'node:os';
 import { parseDuration } from '../config/duration.js';
 import type { CommandTargetSpec, RouteSpec, StormOptions, TargetSpec } from './types.js';
 
-export class StormUsageError extends Error {}
+export class StormUsageError extends HandoffError {
+  constructor(message: string) {
+    super('HANDOFF_ERR_USAGE', 'client', message);
+    this.name = 'StormUsageError';
+  }
+}
 
 export interface StormValues {
   file?: string | undefined;

@@ -125,7 +125,7 @@ export class ProcessTracker {
     for (const s of stats.values()) {
       if (s.startTicks < this.sinceTicks) continue;
       const fds = readSocketInodes(this.procRoot, s.pid);
-      if (!fds || !fds.readable) continue;
+      if (!fds?.readable) continue;
       const held = fds.inodes.filter((i) => inodes.has(i));
       if (held.length === 0) continue;
       for (const i of held) found.add(i);

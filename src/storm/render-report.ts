@@ -93,5 +93,5 @@ export function renderText(r: StormReport): string {
     );
     for (const pr of r.problems) out.push(`  - ${pr}`);
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 // Which config was in force when. A response is checked against every config that could
 // have served it: a request in flight while the switch to the next config runs may be
 // answered by either; one sent after the reload command returned must follow the new
-// config (DESIGN invariant I6).
+// config (invariant I6, docs/design.md).
 import type { Routing } from './types.js';
 
 interface Version {

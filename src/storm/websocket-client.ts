@@ -162,7 +162,7 @@ class WebSocketSession {
   }
 
   private onData(chunk: Buffer): void {
-    let frames;
+    let frames: ReturnType<typeof this.frames.push>;
     try {
       frames = this.frames.push(chunk);
     } catch (err) {

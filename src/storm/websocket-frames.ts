@@ -1,6 +1,7 @@
 // RFC 6455 framing, the small part a client needs: masked frames out, unmasked frames in.
 // storm speaks WebSocket on a raw socket so that a reset, an EOF or a close frame is seen
 // exactly as it happened.
+import { HandoffError } from '../lib/errors.js';
 import { createHash, randomBytes } from 'node:crypto';
 
 export const OP_CONTINUATION = 0x0;
@@ -13,7 +14,13 @@ export const OP_PONG = 0xa;
 const MAX_FRAME = 1024 * 1024;
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-export class BadFrame extends Error {}
+/** A WebSocket frame the storm's client refuses (from the proxy or server under test). */
+export class BadFrame extends HandoffError {
+  constructor(message: string) {
+    super('HANDOFF_ERR_BAD_RESPONSE', 'server', message);
+    this.name = 'BadFrame';
+  }
+}
 
 export interface Frame {
   readonly fin: boolean;

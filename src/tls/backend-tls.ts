@@ -20,8 +20,6 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { Server, SocketAddress, UpstreamTls } from '../config/types.js';
 import { HandoffError, systemCode } from '../lib/errors.js';
-import type { TrafficCounters } from '../worker/context.js';
-import { countTlsFailure } from '../worker/context.js';
 
 const contexts = new WeakMap<UpstreamTls, tls.SecureContext>();
 const identities = new WeakMap<UpstreamTls, string>();
@@ -130,20 +128,11 @@ export function startUpstreamTls(socket: net.Socket, address: SocketAddress, t: 
   });
 }
 
-/**
- * The access-log cause of a failed server connection: tls-verify-failed,
- * tls-handshake-failed, or connect-failed; TLS failures are counted.
- */
-export function connectFailureCause(err: unknown, counters: TrafficCounters): string {
+/** The access-log cause of a failed server connection: tls-verify-failed, tls-handshake-failed, or connect-failed. */
+export function connectFailureCause(err: unknown): 'tls-verify-failed' | 'tls-handshake-failed' | 'connect-failed' {
   const code = err instanceof HandoffError ? err.code : undefined;
-  if (code === 'HANDOFF_ERR_TLS_VERIFY') {
-    countTlsFailure(counters, 'server-verify');
-    return 'tls-verify-failed';
-  }
-  if (code === 'HANDOFF_ERR_TLS_HANDSHAKE') {
-    countTlsFailure(counters, 'server-handshake');
-    return 'tls-handshake-failed';
-  }
+  if (code === 'HANDOFF_ERR_TLS_VERIFY') return 'tls-verify-failed';
+  if (code === 'HANDOFF_ERR_TLS_HANDSHAKE') return 'tls-handshake-failed';
   return 'connect-failed';
 }
 

@@ -67,7 +67,10 @@ export class AcceptGate {
 
   private park(fe: GatedFrontend, socket: net.Socket) {
     let list = this.waiting.get(fe);
-    if (!list) this.waiting.set(fe, (list = []));
+    if (!list) {
+      list = [];
+      this.waiting.set(fe, list);
+    }
     list.push(socket);
     socket.once('close', () => {
       const i = list.indexOf(socket);

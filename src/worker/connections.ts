@@ -3,7 +3,7 @@
 // them by state, and nothing is ever forgotten at the deadline.
 import type { ConnectionState } from '../protocol/counters.js';
 
-export type ReleaseMode = 'close' | 'migrate';
+export type LeaveMode = 'close' | 'migrate';
 
 export interface ClientConnection {
   readonly id: number;
@@ -15,12 +15,13 @@ export interface ClientConnection {
    * deadline); 'migrate' = hand itself to the new generation when idle (tunnels at once).
    * The connection unregisters itself when it is gone, whichever way.
    */
-  release(mode: ReleaseMode): void;
+  leave(mode: LeaveMode): void;
   /** Close now: the drain deadline passed or the worker stops. */
   kill(): void;
 }
 
-export type ConnectionEnd = 'closed' | 'migrated' | 'killed';
+/** 'handed-over': a TLS handshake that became an HttpConnection (src/worker/tls-accept.ts); not an end, not counted. */
+export type ConnectionEnd = 'closed' | 'migrated' | 'killed' | 'handed-over';
 
 export class ConnectionRegistry {
   private readonly live = new Set<ClientConnection>();
@@ -28,7 +29,7 @@ export class ConnectionRegistry {
   private emptyWaiters: (() => void)[] = [];
   /** How connections left once a drain began: counted for the reload's report. */
   readonly ends = { migrated: 0, closed: 0, killed: 0 };
-  private draining: ReleaseMode | undefined;
+  private draining: LeaveMode | undefined;
   private readonly perFrontend = new Map<string, number>();
   /** Called after a connection left (frontend limits admit the next waiting one). */
   onRemoved: ((frontend: string) => void) | undefined;
@@ -51,13 +52,23 @@ export class ConnectionRegistry {
     this.perFrontend.set(conn.frontend, (this.perFrontend.get(conn.frontend) ?? 0) + 1);
     // A connection that arrives while draining (adopted, or accepted just before the
     // listener closed) is asked to go at once.
-    if (this.draining) conn.release(this.draining);
+    if (this.draining) conn.leave(this.draining);
+  }
+
+  /**
+   * `next` takes over `prev`'s place (an HTTP connection that became a tunnel): neither
+   * counted as an end nor as a new connection; a draining registry asks it to leave.
+   */
+  replace(prev: ClientConnection, next: ClientConnection): void {
+    if (!this.live.delete(prev)) return;
+    this.live.add(next);
+    if (this.draining) next.leave(this.draining);
   }
 
   remove(conn: ClientConnection, how: ConnectionEnd): void {
     if (!this.live.delete(conn)) return;
     this.perFrontend.set(conn.frontend, (this.perFrontend.get(conn.frontend) ?? 1) - 1);
-    if (this.draining) this.ends[how]++;
+    if (this.draining && how !== 'handed-over') this.ends[how]++;
     this.onRemoved?.(conn.frontend);
     if (this.live.size === 0) for (const w of this.emptyWaiters.splice(0)) w();
   }
@@ -69,9 +80,9 @@ export class ConnectionRegistry {
   }
 
   /** Ask every connection (and every later one) to leave. */
-  releaseAll(mode: ReleaseMode): void {
+  askAllToLeave(mode: LeaveMode): void {
     this.draining = mode;
-    for (const c of [...this.live]) c.release(mode);
+    for (const c of [...this.live]) c.leave(mode);
   }
 
   killAll(): void {

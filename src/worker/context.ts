@@ -35,13 +35,15 @@ export interface TrafficCounters {
   readonly queueWait: Map<string, Histogram>;
   /** TLS failures by reason (bad-client-hello, client-hello-timeout, server-verify, server-handshake): a handful of keys. */
   readonly tlsFailures: Map<string, number>;
+  /** TLS handshakes by "frontend outcome" (outcome: ok or a cause of HANDSHAKE_CAUSES): bounded keys. */
+  readonly tls: Map<string, number>;
 }
 
 /**
  * One applied config as the worker runs it: the generation number it was applied as, and
  * the backends compiled for it. Frontends compiled for the same config hold it, so an
  * exchange that started under it finishes with its backends and rules (invariant I8);
- * it is released once no connection holds one of its frontends.
+ * the garbage collector frees it once no connection holds one of its frontends.
  */
 export interface ConfigVersion {
   readonly generation: number;
@@ -103,6 +105,7 @@ export function newTrafficCounters(): TrafficCounters {
     requestDuration: new Map(),
     queueWait: new Map(),
     tlsFailures: new Map(),
+    tls: new Map(),
   };
 }
 
@@ -128,14 +131,20 @@ export function countFinishedRequest(
   else c.statusOther++;
   const key = durationKey(frontend, backend, cls);
   let h = c.requestDuration.get(key);
-  if (!h) c.requestDuration.set(key, (h = newHistogram(DURATION_BUCKETS)));
+  if (!h) {
+    h = newHistogram(DURATION_BUCKETS);
+    c.requestDuration.set(key, h);
+  }
   observe(h, DURATION_BUCKETS, durationMs / 1000);
 }
 
 /** A request (or TCP connection) got a server slot after waiting in `backend`'s queue. */
 export function countQueueWait(c: TrafficCounters, backend: string, waitedMs: number): void {
   let h = c.queueWait.get(backend);
-  if (!h) c.queueWait.set(backend, (h = newHistogram(DURATION_BUCKETS)));
+  if (!h) {
+    h = newHistogram(DURATION_BUCKETS);
+    c.queueWait.set(backend, h);
+  }
   observe(h, DURATION_BUCKETS, waitedMs / 1000);
 }
 

@@ -35,7 +35,8 @@ export class DeadlineSweeper {
   }
 
   private readonly sweep = () => {
-    const now = (this.now = Date.now());
+    const now = Date.now();
+    this.now = now;
     for (const m of this.members) {
       if (m.deadline !== 0 && now - TICK_MS >= m.deadline) m.onDeadline(now);
     }

@@ -50,6 +50,6 @@ export function renderErrorResponse(status: number, pages: ErrorPages, rules: Co
     `Content-Length: ${body.length}\r\n` +
     'Cache-Control: no-cache\r\n';
   if (close) head += 'Connection: close\r\n';
-  head += rules.render(vars) + '\r\n';
+  head += `${rules.render(vars)}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }

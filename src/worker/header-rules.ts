@@ -2,6 +2,7 @@
 // and on the response, with ${variables}. Templates are compiled once per config into
 // literal and variable parts, so a request pays a few string concatenations.
 import type { HeaderOps, HeaderRules } from '../config/types.js';
+import type { TlsInfo } from '../tls/connection-info.js';
 
 export interface RuleVars {
   generation: number;
@@ -13,6 +14,8 @@ export interface RuleVars {
   clientAddress: string;
   requestId: string;
   requestStart: number;
+  /** TLS (issue 11): empty strings on a plain connection. */
+  tls: TlsInfo;
 }
 
 type Part = string | ((v: RuleVars) => string);
@@ -27,6 +30,9 @@ const VARIABLES: Readonly<Record<string, (v: RuleVars) => string>> = {
   'client.address': (v) => v.clientAddress,
   'request.id': (v) => v.requestId,
   'request.start': (v) => String(v.requestStart),
+  'tls.sni': (v) => v.tls.sni,
+  'tls.version': (v) => v.tls.version,
+  'tls.client.subject': (v) => v.tls.clientSubject,
 };
 
 function compileTemplate(template: string): Part[] {
@@ -78,7 +84,7 @@ export class CompiledOps {
       let value = '';
       for (const p of s.parts) value += typeof p === 'string' ? p : p(vars);
       // A variable can carry a client-controlled value: never let it break the head.
-      out += s.name + ': ' + value.replace(/[\r\n\0]/g, '') + '\r\n';
+      out += `${s.name}: ${value.replace(/[\r\n\0]/g, '')}\r\n`;
     }
     return out;
   }

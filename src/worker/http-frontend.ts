@@ -4,31 +4,18 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { Frontend, Limits, Route } from '../config/types.js';
 import { tunnelTimeout } from '../config/timeouts.js';
-import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
+import type { TcpHandle } from '../lib/node-handles.js';
 import type { TunnelResume } from '../protocol/ipc.js';
+import type { HttpFrontendShared } from './http-frontend-shared.js';
 import type { CompiledFrontend, ConfigVersion, WorkerContext } from './context.js';
 import type { DeadlineSweeper } from './deadlines.js';
 import { compileRules, type CompiledRules } from './header-rules.js';
 import { HttpConnection } from './http-connection.js';
 import type { ParseLimits } from './http/limits.js';
 import { Router } from './router.js';
-import { Tunnel } from './tunnel.js';
+import { TunnelSession } from './tunnel-session.js';
+import { createTlsHost, TlsHandshake, type TlsHost } from './tls-accept.js';
 import type { UpstreamPool } from './upstream-pool.js';
-
-export interface HttpFrontendShared {
-  readonly config: Frontend;
-  readonly version: ConfigVersion;
-  readonly ctx: WorkerContext;
-  readonly router: Router;
-  readonly limits: ParseLimits & Pick<Limits, 'pipeline'>;
-  readonly frontendRules: CompiledRules;
-  readonly pool: UpstreamPool;
-  readonly sweeper: DeadlineSweeper;
-  routeRules(route: Route): CompiledRules;
-  nextRequestId(): string;
-  /** This frontend as compiled for the config in force now; undefined if a live apply removed it. */
-  latest(): HttpFrontendShared | undefined;
-}
 
 export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
   readonly router: Router;
@@ -52,8 +39,17 @@ export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
     this.pool = ctx.pool;
     this.sweeper = ctx.sweeper;
     // Request ids unique across workers and generations without coordination.
-    this.idPrefix = randomBytes(4).toString('hex') + '-';
+    this.idPrefix = `${randomBytes(4).toString('hex')}-`;
+    // TLS termination: contexts compiled here, at prepare; those whose material did not
+    // change are taken over from the frontend in force (src/worker/tls-accept.ts).
+    const inForce = ctx.live?.frontends.get(config.name);
+    this.tls = createTlsHost(this, inForce instanceof HttpFrontend ? inForce.tls : undefined, (s) => {
+      new HttpConnection(s, this.latest() ?? this);
+    });
   }
+
+  /** Present when the frontend terminates TLS. */
+  readonly tls: TlsHost | undefined;
 
   latest(): HttpFrontend | undefined {
     const fe = this.ctx.live.frontends.get(this.config.name);
@@ -70,7 +66,9 @@ export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
 
   accept(socket: net.Socket): void {
     this.ctx.counters.accepted++;
-    new HttpConnection(socket, this);
+    // TLS: handshake first; the HttpConnection gets the TLS socket after 'secure'.
+    if (this.tls) new TlsHandshake(socket, this.tls);
+    else new HttpConnection(socket, this);
   }
 
   /** An idle keep-alive connection migrated from an older generation, with its unparsed bytes. */
@@ -80,27 +78,8 @@ export class HttpFrontend implements HttpFrontendShared, CompiledFrontend {
 
   /** A WebSocket (or other Upgrade) tunnel migrated from an older generation. */
   adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void {
-    const clientSocket = adoptHandle(client);
-    const serverSocket = adoptHandle(server);
     const backend = this.version.backends.get(resume.backend);
-    const srv = backend?.server(resume.server);
-    const slot =
-      srv && srv.config.address.host === serverSocket.remoteAddress && srv.config.address.port === serverSocket.remotePort
-        ? backend!.adoptSlot(srv)
-        : undefined;
-    if (!slot)
-      this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', {
-        frontend: this.config.name,
-        backend: resume.backend,
-        server: resume.server,
-      });
-    this.ctx.counters.migratedIn++;
-    const conn = new HttpConnection(clientSocket, this, undefined, true);
-    const tunnel = new Tunnel(clientSocket, serverSocket, {
-      idleTimeout: tunnelTimeout(this.config, backend?.config),
-      lastActivity: resume.lastActivity,
-      onEnd: (how, bytes) => conn.tunnelEnded(how, bytes),
-    });
-    conn.resumeTunnel(tunnel, resume, slot);
+    const idle = tunnelTimeout(this.config, backend?.config);
+    TunnelSession.adopt(this.ctx, this.config.name, this.version.generation, backend, idle, client, server, resume);
   }
 }

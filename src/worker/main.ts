@@ -77,7 +77,7 @@ async function drain(migrate: boolean, deadline: number): Promise<void> {
   migrator?.hold();
   const summary = runtime.drain({ migrate, deadline });
   send({ type: 'draining' });
-  migrator?.release();
+  migrator?.sendHeld();
   const s = await summary;
   phase = 'exiting';
   log.debug('worker drained', { ...s });
@@ -92,15 +92,20 @@ function prepare(msg: Extract<MasterMessage, { type: 'prepare' }>): void {
     log.warn('live apply: cannot prepare', { generation: msg.generation, error });
     send({ type: 'prepare-failed', id: msg.id, error });
   };
-  if (!runtime || phase !== 'active') return failPrepare(`worker is ${phase}`);
+  if (!runtime || phase !== 'active') {
+    failPrepare(`worker is ${phase}`);
+    return;
+  }
   // Fault injection for the test suite: worker 0 cannot prepare this config generation.
   if (process.env.HANDOFF_FAULT_PREPARE_GENERATION === String(msg.generation) && workerIndex === 0) {
-    return failPrepare('cannot compile (HANDOFF_FAULT_PREPARE_GENERATION)');
+    failPrepare('cannot compile (HANDOFF_FAULT_PREPARE_GENERATION)');
+    return;
   }
   try {
     runtime.prepare(msg.id, msg.config, msg.generation, msg.health);
   } catch (err) {
-    return failPrepare((err as Error).message);
+    failPrepare((err as Error).message);
+    return;
   }
   if (msg.listeners.length === 0) send({ type: 'prepared', id: msg.id });
   else awaitingSockets.set(msg.id, new Set(msg.listeners));
@@ -160,13 +165,14 @@ function onMessage(raw: unknown, handle: unknown): void {
         log.error('crashing at start (HANDOFF_FAULT_CRASH_GENERATION)');
         process.exit(3);
       }
+      migrator = new Migrator(send, process.pid);
       try {
         runtime = new WorkerRuntime({
           config,
           generation: msg.generation,
           configGeneration: msg.configGeneration,
           health: msg.health,
-          migrator: (migrator = new Migrator(send, process.pid)),
+          migrator,
           log,
           reacquireListener: (key) => listenerRequests.request(key),
         });

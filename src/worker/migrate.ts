@@ -37,7 +37,7 @@ export class Migrator {
   private held: (() => void)[] | undefined;
 
   /**
-   * Hold migrations back until release(): child_process queues every message behind a
+   * Hold migrations back until sendHeld(): child_process queues every message behind a
    * handle still waiting for its acknowledgement, so the drain's `draining` confirmation
    * must leave before the first handle does, or the reload waits for every migration.
    */
@@ -45,7 +45,7 @@ export class Migrator {
     this.held ??= [];
   }
 
-  release(): void {
+  sendHeld(): void {
     const held = this.held;
     this.held = undefined;
     for (const send of held ?? []) send();

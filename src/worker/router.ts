@@ -16,7 +16,12 @@ export class Router {
   private readonly defaultMatch: RouteMatch | undefined;
 
   constructor(private readonly frontend: Frontend) {
-    this.defaultMatch = frontend.defaultBackend === undefined ? undefined : { route: undefined, backend: frontend.defaultBackend };
+    this.defaultMatch =
+      frontend.defaultBackend !== undefined
+        ? { route: undefined, backend: frontend.defaultBackend }
+        : frontend.redirectHttps // issue 11: the frontend's default action is the https redirect (no backend)
+          ? { route: undefined, backend: '' }
+          : undefined;
   }
 
   /** host: the Host header (or absolute-form authority) as received; path: origin-form path with query. */

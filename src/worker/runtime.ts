@@ -307,7 +307,7 @@ export class WorkerRuntime {
     this.stopAccepting();
     const registry = this.ctx.connections;
     this.drainPromise = (async () => {
-      registry.releaseAll(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
+      registry.askAllToLeave(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
       const timer = setTimeout(() => registry.killAll(), Math.max(0, opts.deadline - Date.now()));
       await registry.whenEmpty();
       clearTimeout(timer);
@@ -368,6 +368,7 @@ export class WorkerRuntime {
     }
     for (const [k, h] of c.requestDuration) out.requestDuration[k] = h;
     for (const [k, h] of c.queueWait) out.queueWait[k] = h;
+    if (c.tls.size > 0) out.tls = Object.fromEntries(c.tls); // TLS handshakes (issue 11)
     return out;
   }
 }

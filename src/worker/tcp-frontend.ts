@@ -1,20 +1,21 @@
 // mode: tcp. Each client connection gets a server from the frontend's default backend
 // (first candidate, then fallbacks on connection failure, waiting in the backend queue when
-// every server is at maxconn), then becomes a Tunnel. A drain lets tunnels run until the
-// deadline, or migrates them to the new generation.
+// every server is at maxconn), then becomes a TunnelSession (tunnel-session.ts), which owns
+// the rest: bytes both ways, timeout, drain, migration, the access-log entry.
 import type net from 'node:net';
-import type { Frontend } from '../config/types.js';
-import { tunnelTimeout } from '../config/timeouts.js';
-import type { Slot } from '../backend/types.js';
 import type { BackendRuntime } from '../backend/backend-runtime.js';
-import { HandoffError } from '../lib/errors.js';
-import { adoptHandle, type TcpHandle } from '../lib/node-handles.js';
+import type { Slot } from '../backend/types.js';
+import { tunnelTimeout } from '../config/timeouts.js';
+import type { Frontend } from '../config/types.js';
+import type { TcpHandle } from '../lib/node-handles.js';
+import type { AccessEntry, Termination } from '../observe/access-entry.js';
 import type { ConnectionState } from '../protocol/counters.js';
 import type { TunnelResume } from '../protocol/ipc.js';
-import type { ClientConnection, ConnectionEnd, ReleaseMode } from './connections.js';
-import { countQueueWait, peerAddress, type CompiledFrontend, type ConfigVersion, type WorkerContext } from './context.js';
-import { Tunnel, type TunnelEnd } from './tunnel.js';
+import type { ClientConnection, LeaveMode } from './connections.js';
+import { type CompiledFrontend, type ConfigVersion, countQueueWait, peerAddress, type WorkerContext } from './context.js';
 import { localResourceCode, reportLocalShortage } from './local-resources.js';
+import { queueTermination } from './termination.js';
+import { TunnelSession } from './tunnel-session.js';
 import { connectTo } from './upstream-connect.js';
 import { readClientHello } from '../tls/client-hello-reader.js';
 import { chooseBySni, routesBySni } from './sni-router.js';
@@ -35,36 +36,35 @@ export class TcpFrontend implements CompiledFrontend {
   /** A client connection accepted on one of this frontend's listeners. */
   accept(socket: net.Socket): void {
     this.ctx.counters.accepted++;
-    // Routes by sni: the backend is chosen once the ClientHello is read.
+    // Routes by sni (TLS passthrough): the backend is chosen once the ClientHello is read.
     const backend = routesBySni(this.config) ? undefined : this.backend;
-    new TcpSession(this.config, backend, this.ctx, socket, this.version.generation, this.version).start();
+    void new TcpConnect(this.config, backend, this.ctx, socket, this.version.generation, this.version).run();
   }
 
   /** A tunnel migrated from an older generation: both sockets, resumed as they were. */
   adoptTunnel(client: TcpHandle, server: TcpHandle, resume: TunnelResume): void {
     const backend = this.version.backends.get(resume.backend);
-    const session = new TcpSession(this.config, backend, this.ctx, adoptHandle(client), this.version.generation, this.version);
-    session.resume(adoptHandle(server), resume);
+    const idle = tunnelTimeout(this.config, backend?.config);
+    TunnelSession.adopt(this.ctx, this.config.name, this.version.generation, backend, idle, client, server, resume);
   }
 }
 
-class TcpSession implements ClientConnection {
+/**
+ * A TCP connection before its tunnel: registered as 'waiting' while it gets a slot and a
+ * server connection. Nothing is read from the client meanwhile: its first bytes wait in
+ * the kernel, which also keeps them intact if the connection has to move.
+ */
+class TcpConnect implements ClientConnection {
   readonly id: number;
   readonly frontend: string;
   state: ConnectionState = 'waiting';
-  private slot: Slot | undefined;
-  private tunnel: Tunnel | undefined;
-  private releaseMode: ReleaseMode | undefined;
   private readonly started = Date.now();
   private readonly client: string;
   private readonly abort = new AbortController();
   private retries = 0;
   private queuedMs = 0;
   private connectMs = 0;
-  private serverName: string | undefined;
-  private backendName: string | undefined;
-  private ended = false;
-  private migrated = false;
+  private done = false;
   /** TLS passthrough: the bytes read while peeking at the ClientHello, written to the server first. */
   private preface: Buffer | undefined;
   private sni: string | undefined;
@@ -84,70 +84,64 @@ class TcpSession implements ClientConnection {
     this.id = ctx.connections.newId();
     this.frontend = config.name;
     this.client = peerAddress(socket);
-    this.backendName = backend?.name;
-    // Nothing is read from the client until a server is connected: its first bytes wait
-    // in the kernel, which also keeps them intact if the connection has to move.
     socket.pause();
     socket.setNoDelay(true);
-    socket.on('error', this.onEarlyClientGone);
-    socket.on('close', this.onEarlyClientGone);
+    socket.on('error', this.onClientGone);
+    socket.on('close', this.onClientGone);
     ctx.connections.add(this);
   }
 
-  start(): void {
-    if (routesBySni(this.config)) void this.peekThenConnect();
-    else void this.connect();
-  }
+  private readonly onClientGone = () => {
+    this.abort.abort();
+    this.fail('client-error', 'killed');
+  };
 
   /**
    * TLS passthrough: read the ClientHello (bounded: 16 KiB, timeouts.client), choose the
-   * backend by its server_name, then connect as usual. A drain meanwhile does not cut it:
-   * the peek finishes here, and the tunnel then migrates at once (releaseMode).
+   * backend by its server_name. A drain meanwhile does not cut it: the peek finishes here,
+   * and the tunnel is then asked to leave (migrate) like any other.
    */
-  private async peekThenConnect(): Promise<void> {
+  private async peek(): Promise<boolean> {
     this.state = 'reading';
     const hello = await readClientHello(this.socket, { timeoutMs: this.config.timeouts.client, signal: this.abort.signal });
-    if (this.ended) return;
+    if (this.done) return false;
     if (!hello.ok) {
       if (hello.termination === 'bad-client-hello' || hello.termination === 'client-hello-timeout') {
         countTlsFailure(this.ctx.counters, hello.termination);
         this.ctx.log.debug('tls passthrough: ClientHello refused', { frontend: this.frontend, client: this.client, detail: hello.detail });
       }
-      return this.fail(hello.termination === 'aborted' ? 'client-error' : hello.termination);
+      this.fail(hello.termination === 'aborted' ? 'client-error' : hello.termination);
+      return false;
     }
     this.preface = hello.bytes;
     this.sni = hello.serverName;
     const choice = chooseBySni(this.config, hello.serverName);
     this.route = choice.route;
-    this.backendName = choice.backend;
     this.backend = choice.backend === undefined ? undefined : this.version.backends.get(choice.backend);
-    if (!this.backend) return this.fail('no-route');
     this.state = 'waiting';
-    await this.connect();
+    if (!this.backend) {
+      this.fail('no-route');
+      return false;
+    }
+    return true;
   }
 
-  private readonly onEarlyClientGone = () => {
-    if (this.tunnel === undefined) {
-      this.abort.abort();
-      this.end('client-error', 'killed');
-    }
-  };
-
-  private async connect(): Promise<void> {
+  async run(): Promise<void> {
+    if (routesBySni(this.config) && !(await this.peek())) return;
     const backend = this.backend;
-    if (!backend) return this.fail('no backend');
+    if (!backend) return this.fail('no-backend');
     const exclude = new Set<Slot['server']>();
-    const ctxSel = { clientAddress: this.socket.remoteAddress ?? '', uri: '' };
+    const selection = { clientAddress: this.socket.remoteAddress ?? '', uri: '' };
     for (;;) {
       let slot: Slot;
       try {
-        const now = backend.tryAcquire(ctxSel, exclude);
-        slot = now ?? (await backend.acquire(ctxSel, { exclude, signal: this.abort.signal }));
+        const now = backend.tryAcquire(selection, exclude);
+        slot = now ?? (await backend.acquire(selection, { exclude, signal: this.abort.signal }));
         if (!now) countQueueWait(this.ctx.counters, backend.name, slot.queuedMs);
       } catch (err) {
-        return this.fail(err instanceof HandoffError ? err.code : String(err));
+        return this.fail(queueTermination(err));
       }
-      if (this.ended) {
+      if (this.done) {
         slot.release();
         return;
       }
@@ -157,14 +151,12 @@ class TcpSession implements ClientConnection {
         const server = await connectTo(slot.server.config.address, backend.config.timeouts.connect);
         slot.connectSucceeded();
         this.connectMs = Date.now() - t0;
-        if (this.ended) {
+        if (this.done) {
           server.destroy();
           slot.release();
           return;
         }
-        this.slot = slot;
-        this.serverName = slot.server.config.name;
-        this.startTunnel(server);
+        this.startTunnel(backend, slot, server);
         return;
       } catch (err) {
         const local = localResourceCode(err);
@@ -177,123 +169,70 @@ class TcpSession implements ClientConnection {
         slot.connectFailed(err instanceof Error ? err.message : String(err));
         slot.release();
         exclude.add(slot.server);
-        if (this.ended) return;
-        if (this.retries >= backend.config.retries) return this.fail(err instanceof HandoffError ? err.code : 'connect failed');
+        if (this.done) return;
+        // Out of retries or of candidates: what failed was connecting (as for HTTP).
+        if (this.retries >= backend.config.retries || !backend.hasUsable(exclude)) return this.fail('connect-failed');
         this.retries++;
         this.ctx.counters.retries++;
       }
     }
   }
 
-  private tunnelTimeout(): number {
-    return tunnelTimeout(this.config, this.backend?.config);
+  private entry(termination: Termination, server: string | undefined): AccessEntry {
+    return {
+      time: new Date(this.started).toISOString(),
+      generation: this.generation,
+      pid: this.ctx.pid,
+      client: this.client,
+      frontend: this.frontend,
+      ...(this.sni === undefined ? {} : { host: this.sni }),
+      ...(this.route === undefined ? {} : { route: this.route }),
+      backend: this.backend?.name,
+      server,
+      bytes_in: this.preface?.length ?? 0,
+      bytes_out: 0,
+      timings: { queue: this.queuedMs, connect: this.connectMs, total: Date.now() - this.started },
+      termination,
+      retries: this.retries || undefined,
+    };
   }
 
-  private startTunnel(server: net.Socket, resume?: TunnelResume): void {
-    this.socket.off('error', this.onEarlyClientGone);
-    this.socket.off('close', this.onEarlyClientGone);
-    this.state = 'tunnel';
+  private startTunnel(backend: BackendRuntime, slot: Slot, server: net.Socket): void {
+    this.done = true;
+    this.socket.off('error', this.onClientGone);
+    this.socket.off('close', this.onClientGone);
     // TLS passthrough: the ClientHello (and whatever came with it) goes first, untouched.
     if (this.preface) server.write(this.preface);
-    this.tunnel = new Tunnel(this.socket, server, {
-      idleTimeout: this.tunnelTimeout(),
-      ...(resume ? { lastActivity: resume.lastActivity } : {}),
-      onEnd: (how, bytes) => this.onTunnelEnd(how, bytes),
+    new TunnelSession(this.ctx, {
+      frontend: this.frontend,
+      generation: this.generation,
+      origin: 'tcp',
+      client: this.socket,
+      server,
+      slot,
+      backend: backend.name,
+      serverName: slot.server.config.name,
+      idleTimeout: tunnelTimeout(this.config, backend.config),
+      entry: this.entry('ok', slot.server.config.name),
+      replaces: this,
     });
-    if (this.releaseMode === 'migrate') void this.migrate();
   }
 
-  /** Continue a tunnel that another worker started. */
-  resume(server: net.Socket, resume: TunnelResume): void {
-    this.ctx.counters.migratedIn++;
-    this.migrated = true;
-    this.backendName = resume.backend;
-    this.serverName = resume.server;
-    const srv = this.backend?.server(resume.server);
-    if (srv && srv.config.address.host === server.remoteAddress && srv.config.address.port === server.remotePort) {
-      this.slot = this.backend!.adoptSlot(srv);
-    } else {
-      this.ctx.log.info('migrated tunnel keeps its connection to a server that is no longer in the config', {
-        frontend: this.frontend,
-        backend: resume.backend,
-        server: resume.server,
-        client: resume.clientAddress,
-      });
-    }
-    this.startTunnel(server, resume);
-  }
-
-  private onTunnelEnd(how: TunnelEnd, tunnelBytes: { fromClient: number; fromServer: number }) {
-    const bytes = { ...tunnelBytes, fromClient: tunnelBytes.fromClient + (this.preface?.length ?? 0) };
-    this.ctx.counters.bytesIn += bytes.fromClient;
-    this.ctx.counters.bytesOut += bytes.fromServer;
-    if (how === 'migrated') return;
-    this.end(how === 'done' ? 'ok' : how, how === 'killed' ? 'killed' : 'closed', bytes);
-  }
-
-  private fail(reason: string) {
-    // TCP has no error page: the client sees the connection close.
-    this.end(reason, 'closed');
-  }
-
-  private end(termination: string, how: ConnectionEnd, bytes = { fromClient: 0, fromServer: 0 }) {
-    if (this.ended) return;
-    this.ended = true;
-    this.state = 'closing';
-    this.slot?.release();
-    this.slot = undefined;
-    if (how !== 'migrated') {
-      if (this.tunnel === undefined) this.socket.destroy();
-      this.ctx.accessLog.write({
-        time: new Date(this.started).toISOString(),
-        generation: this.generation,
-        pid: this.ctx.pid,
-        client: this.client,
-        frontend: this.frontend,
-        host: this.sni,
-        route: this.route,
-        backend: this.backendName,
-        server: this.serverName,
-        bytes_in: bytes.fromClient,
-        bytes_out: bytes.fromServer,
-        timings: { queue: this.queuedMs, connect: this.connectMs, total: Date.now() - this.started },
-        termination,
-        retries: this.retries || undefined,
-        migrated: this.migrated || undefined,
-      });
-    }
+  /** No tunnel: TCP has no error page, the client sees the connection close. */
+  private fail(termination: Termination, how: 'closed' | 'killed' = 'closed'): void {
+    if (this.done) return;
+    this.done = true;
+    this.socket.destroy();
+    if (this.ctx.accessLog.enabled) this.ctx.accessLog.write(this.entry(termination, undefined));
     this.ctx.connections.remove(this, how);
   }
 
-  release(mode: ReleaseMode): void {
-    this.releaseMode = mode;
-    // 'close': a tunnel is not cut by a drain; it runs until the drain deadline kills it.
-    if (mode === 'migrate' && this.tunnel) void this.migrate();
-  }
-
-  private async migrate(): Promise<void> {
-    const migrator = this.ctx.migrator;
-    const tunnel = this.tunnel;
-    if (!migrator || !tunnel || this.ended) return;
-    const detached = await tunnel.detach(Date.now() + 1000);
-    if (!detached) return; // half-closed or a peer that stopped reading: it drains here
-    const resume: TunnelResume = {
-      backend: this.backendName ?? '',
-      server: this.serverName ?? '',
-      origin: 'tcp',
-      lastActivity: detached.lastActivity,
-      clientAddress: this.client,
-      clientEnded: false,
-      serverEnded: false,
-    };
-    this.ctx.counters.migratedOut++;
-    this.end('migrated', 'migrated');
-    migrator.migrateTunnel(this.frontend, detached.client, detached.server, resume);
+  leave(_mode: LeaveMode): void {
+    // Still connecting: it becomes a tunnel, which the drain then asks to leave (replace()).
   }
 
   kill(): void {
     this.abort.abort();
-    if (this.tunnel) this.tunnel.kill();
-    else this.end('killed', 'killed');
+    this.fail('killed', 'killed');
   }
 }

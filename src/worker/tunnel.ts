@@ -1,5 +1,5 @@
-// A tunnel: raw bytes both ways between a client socket and a server socket, used by
-// TCP-mode frontends and by HTTP connections after an Upgrade (101). Back-pressure: a side
+// The byte pump of a tunnel (TunnelSession owns the session around it): raw bytes both
+// ways between a client socket and a server socket, with the inactivity timer. Back-pressure: a side
 // that cannot keep up pauses the other side's reading, so memory stays bounded whatever
 // the peers' speeds. Half-close: an end from one side is forwarded as an end to the other,
 // and the tunnel finishes when both directions have ended (or one side fails).
@@ -9,11 +9,12 @@ import type net from 'node:net';
 import { isTlsSocket } from '../tls/backend-tls.js';
 import { detachHandle, pendingWriteBytes, resumeReading, stopReading, type TcpHandle } from '../lib/node-handles.js';
 
+/** How a tunnel's pump ended: a Termination for the access log, or 'migrated' (not logged here). */
 export type TunnelEnd =
-  | 'done' // both directions ended cleanly
+  | 'ok' // both directions ended cleanly
   | 'client-error'
   | 'server-error'
-  | 'timeout' // inactivity beyond the tunnel timeout
+  | 'tunnel-timeout' // inactivity beyond the tunnel timeout
   | 'killed' // closed by the worker (drain deadline, stop)
   | 'migrated'; // handed to another process
 
@@ -107,7 +108,7 @@ export class Tunnel {
   private maybeDone() {
     if (this.clientEnded && this.serverEnded) {
       // Both ends forwarded; destroy once the writes have flushed ('finish' after end()).
-      const close = () => this.finish('done');
+      const close = () => this.finish('ok');
       let pending = 2;
       const one = () => {
         if (--pending === 0) close();
@@ -124,7 +125,7 @@ export class Tunnel {
   private readonly onClose = () => {
     if (!this.finished && !this.detaching)
       this.finish(
-        this.clientEnded && this.serverEnded ? 'done' : this.client.destroyed && !this.clientEnded ? 'client-error' : 'server-error',
+        this.clientEnded && this.serverEnded ? 'ok' : this.client.destroyed && !this.clientEnded ? 'client-error' : 'server-error',
       );
   };
 
@@ -132,7 +133,7 @@ export class Tunnel {
     const wait = Math.max(1, this.lastActivity + this.options.idleTimeout - Date.now());
     this.timer = setTimeout(() => {
       if (this.finished) return;
-      if (Date.now() - this.lastActivity >= this.options.idleTimeout) this.finish('timeout');
+      if (Date.now() - this.lastActivity >= this.options.idleTimeout) this.finish('tunnel-timeout');
       else this.armTimer();
     }, wait);
   }

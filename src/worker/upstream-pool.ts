@@ -122,7 +122,10 @@ export class UpstreamPool {
       return;
     }
     let list = this.idle.get(c.server);
-    if (!list) this.idle.set(c.server, (list = []));
+    if (!list) {
+      list = [];
+      this.idle.set(c.server, list);
+    }
     if (list.length >= POOL_MAX_IDLE) {
       c.destroy();
       return;

@@ -15,7 +15,7 @@ test('a valid file: one summary line on stdout, exit 0', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    new RegExp(`^${escape(file)}: ok \\(2 frontends, 3 listeners, 2 backends, 4 servers, 2 workers, hash [0-9a-f]{12}\\)\\n$`),
+    new RegExp(`^${escapeRegex(file)}: ok \\(2 frontends, 3 listeners, 2 backends, 4 servers, 2 workers, hash [0-9a-f]{12}\\)\\n$`),
   );
   assert.equal(r.stderr, '');
 });
@@ -45,15 +45,15 @@ test('an invalid file: every error as FILE:LINE:COL: PATH: MESSAGE, then the cou
   assert.equal(lines.length, 4, r.stderr);
   assert.match(
     lines[0]!,
-    new RegExp(`^${escape(file)}:5:22: frontends\\.web\\.default_backend: unknown backend "ap" \\(backends: app\\)$`),
+    new RegExp(`^${escapeRegex(file)}:5:22: frontends\\.web\\.default_backend: unknown backend "ap" \\(backends: app\\)$`),
   );
   assert.match(
     lines[1]!,
     new RegExp(
-      `^${escape(file)}:8:14: backends\\.app\\.balance: expected one of: roundrobin, leastconn, random, source, uri, got "fastest"$`,
+      `^${escapeRegex(file)}:8:14: backends\\.app\\.balance: expected one of: roundrobin, leastconn, random, source, uri, got "fastest"$`,
     ),
   );
-  assert.match(lines[2]!, new RegExp(`^${escape(file)}:12:16: backends\\.app\\.timeouts\\.connect: expected a duration with a unit`));
+  assert.match(lines[2]!, new RegExp(`^${escapeRegex(file)}:12:16: backends\\.app\\.timeouts\\.connect: expected a duration with a unit`));
   assert.equal(lines[3], '3 errors');
 });
 
@@ -73,6 +73,6 @@ test('usage: --help exits 0, no file is a usage error (2)', async () => {
   assert.match(none.stderr, /check needs a file/);
 });
 
-function escape(s: string): string {
+function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

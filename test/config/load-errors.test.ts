@@ -97,7 +97,7 @@ describe('schema', () => {
       line: 8,
       col: 9,
       path: 'frontends.web.routes[0].bakend',
-      message: 'unknown key "bakend" (expected one of: name, host, sni, path, backend, headers)',
+      message: 'unknown key "bakend" (expected one of: name, host, sni, path, backend, headers, redirect_https)',
     });
   });
 

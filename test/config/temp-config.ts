@@ -15,7 +15,7 @@ export async function writeConfig(lines: string[] | string, extra: Record<string
     await writeFile(join(dir, rel), text);
   }
   const file = join(dir, name);
-  await writeFile(file, Array.isArray(lines) ? lines.join('\n') + '\n' : lines);
+  await writeFile(file, Array.isArray(lines) ? `${lines.join('\n')}\n` : lines);
   return file;
 }
 

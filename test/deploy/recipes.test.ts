@@ -51,7 +51,8 @@ async function checked(text: string, name: string): Promise<Config> {
 
 // ---- Kubernetes -------------------------------------------------------------------------------
 
-type K8s = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML manifests are walked by path; each test asserts the shape it reads.
+type K8s = Record<string, any>;
 
 function manifests(): K8s[] {
   const dir = join(deploy, 'kubernetes');
@@ -114,7 +115,7 @@ test('kubernetes: the ConfigMap config passes handoff check; the grace period co
   assert.equal(portNumber(container.livenessProbe.httpGet.port), config.stats.bind.port);
 
   // The control socket in a writable emptyDir (the ConfigMap volume is read-only).
-  const controlMount = (container.volumeMounts as K8s[]).find((m) => config.control.startsWith(m.mountPath + '/'));
+  const controlMount = (container.volumeMounts as K8s[]).find((m) => config.control.startsWith(`${m.mountPath}/`));
   assert.ok(controlMount && !controlMount.readOnly, `a writable mount holds ${config.control}`);
   assert.ok((pod.volumes as K8s[]).find((v) => v.name === controlMount.name)?.emptyDir, 'the control folder is an emptyDir');
 
@@ -145,7 +146,7 @@ function dockerfile(text: string): Instruction[] {
     const line = raw.trim();
     if (pending === '' && (line === '' || line.startsWith('#'))) continue;
     if (line.endsWith('\\')) {
-      pending += line.slice(0, -1) + ' ';
+      pending += `${line.slice(0, -1)} `;
       continue;
     }
     const full = pending + line;

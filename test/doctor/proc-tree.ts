@@ -38,17 +38,17 @@ export function statLine(p: Pick<FakeProcess, 'pid' | 'ppid' | 'comm' | 'startTi
 export function writeProcTree(opts: { tcp?: string[]; tcp6?: string[] | null; processes?: FakeProcess[]; btime?: number | null }): string {
   const root = mkdtempSync(join(tmpdir(), 'handoff-doctor-proc-'));
   mkdirSync(join(root, 'net'));
-  writeFileSync(join(root, 'net', 'tcp'), [TCP_HEADER, ...(opts.tcp ?? [])].join('\n') + '\n');
-  if (opts.tcp6 !== null) writeFileSync(join(root, 'net', 'tcp6'), [TCP6_HEADER, ...(opts.tcp6 ?? [])].join('\n') + '\n');
+  writeFileSync(join(root, 'net', 'tcp'), `${[TCP_HEADER, ...(opts.tcp ?? [])].join('\n')}\n`);
+  if (opts.tcp6 !== null) writeFileSync(join(root, 'net', 'tcp6'), `${[TCP6_HEADER, ...(opts.tcp6 ?? [])].join('\n')}\n`);
   if (opts.btime !== null)
     writeFileSync(join(root, 'stat'), `cpu  1 2 3 4\nintr 0\nctxt 0\nbtime ${opts.btime ?? BOOT_TIME}\nprocesses 1\n`);
   for (const p of opts.processes ?? []) {
     const dir = join(root, String(p.pid));
     mkdirSync(join(dir, 'fd'), { recursive: true });
     writeFileSync(join(dir, 'stat'), statLine(p));
-    writeFileSync(join(dir, 'cmdline'), p.cmdline.map((a) => a + '\0').join(''));
+    writeFileSync(join(dir, 'cmdline'), p.cmdline.map((a) => `${a}\0`).join(''));
     symlinkSync('/dev/null', join(dir, 'fd', '0'));
-    (p.sockets ?? []).forEach((inode, i) => symlinkSync(`socket:[${inode}]`, join(dir, 'fd', String(3 + i))));
+    for (const [i, inode] of (p.sockets ?? []).entries()) symlinkSync(`socket:[${inode}]`, join(dir, 'fd', String(3 + i)));
   }
   return root;
 }

@@ -73,7 +73,7 @@ function count(out: string, re: RegExp): number {
   return (out.match(new RegExp(re.source, 'g')) ?? []).length;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 // ---- a regular file: atomic replace, in-place write, invalid, burst -------------------------
 
@@ -127,7 +127,7 @@ test('an invalid file is logged with file:line:col; the running config keeps ser
   // `drain: { timeout: 2 }` (no unit) and default_backend b: line 4 is the drain line.
   replaceAtomically(config({ port: plain.port, control: plain.control, backend: 'b', drain: '2' }));
   await waitUntil('the rejection in the log', () => count(plain.proc.output(), /config file rejected/) > rejected);
-  assert.match(plain.proc.output(), new RegExp(`config error .*issue="${escape(plainFile)}:4:\\d+: drain\\.timeout: `));
+  assert.match(plain.proc.output(), new RegExp(`config error .*issue="${escapeRegex(plainFile)}:4:\\d+: drain\\.timeout: `));
   assert.equal(await servedNow(plain.port), 'a', 'the old config keeps serving');
   assert.equal(await generation(), gen, 'nothing was applied');
 

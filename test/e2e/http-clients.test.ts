@@ -91,7 +91,7 @@ backends:
       const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
       try {
         const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => request(port, `/c/${i}?delay=${i % 5}`, { agent })));
-        replies.forEach((r, i) => assert.equal(json<Echoed>(r).url, `/c/${i}?delay=${i % 5}`));
+        for (const [i, r] of replies.entries()) assert.equal(json<Echoed>(r).url, `/c/${i}?delay=${i % 5}`);
       } finally {
         agent.destroy();
       }
@@ -150,7 +150,7 @@ backends:
       const replies = await Promise.all(
         Array.from({ length: 50 }, (_, i) => fetch(`${base}/many/${i}`).then((r) => r.json() as Promise<Echoed>)),
       );
-      replies.forEach((j, i) => assert.equal(j.url, `/many/${i}`));
+      for (const [i, j] of replies.entries()) assert.equal(j.url, `/many/${i}`);
     });
   });
 

@@ -151,7 +151,7 @@ backends:
       raw.handler = () => ok('flooded');
       const c = await connect();
       c.send(
-        'GET /flood HTTP/1.1\r\nHost: raw.test\r\nConnection: close\r\n\r\n' + 'GET /junk HTTP/1.1\r\nHost: raw.test\r\n\r\n'.repeat(4000),
+        `GET /flood HTTP/1.1\r\nHost: raw.test\r\nConnection: close\r\n\r\n${'GET /junk HTTP/1.1\r\nHost: raw.test\r\n\r\n'.repeat(4000)}`,
       );
       const r = await c.readResponse();
       assert.equal(r.body.toString(), 'flooded');
@@ -206,7 +206,7 @@ backends:
     });
 
     it('bytes a server sends beyond its response are dropped, and its connection is not reused', async () => {
-      raw.handler = (req) => ok(`conn ${req.conn.id}`) + 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!';
+      raw.handler = (req) => `${ok(`conn ${req.conn.id}`)}HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!`;
       const c = await connect();
       c.send('GET /x1 HTTP/1.1\r\nHost: raw.test\r\n\r\n');
       const first = (await c.readResponse()).body.toString();
@@ -222,7 +222,7 @@ backends:
     });
 
     it('interim 103 Early Hints: forwarded to an HTTP/1.1 client before the final response, not to an HTTP/1.0 one', async () => {
-      raw.handler = () => 'HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n' + ok('final');
+      raw.handler = () => `HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n${ok('final')}`;
       const c = await connect();
       c.send('GET /hints HTTP/1.1\r\nHost: raw.test\r\n\r\n');
       const hint = await c.readResponse();

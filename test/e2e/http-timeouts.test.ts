@@ -103,7 +103,7 @@ backends:
   it('http-request bounds the whole head: a byte every 100 ms does not extend it', async () => {
     const c = await connect();
     const t0 = Date.now();
-    const head = 'GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ' + 'x'.repeat(100);
+    const head = `GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ${'x'.repeat(100)}`;
     // At most 50 bytes over at most ~5 s: the 408 must come long before the head is done.
     for (let i = 0; i < 50 && c.unread.length === 0 && !c.closed; i++) {
       c.send(head[i]!);

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startEcho } from '../helpers/echo.js';
-import { type RunningHandoff } from '../helpers/handoff.js';
+import type { RunningHandoff } from '../helpers/handoff.js';
 import { stopAll } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
 import { RawClient } from './support/raw-client.js';

@@ -59,7 +59,7 @@ backends:
   const sockets = await Promise.all(Array.from({ length: 100 }, () => openWs(port)));
   await Promise.all(sockets.map(async (ws, i) => assert.equal(await echo(ws, `hello ${i}`), `hello ${i}`)));
   const closed = new Set<number>();
-  sockets.forEach((ws, i) => ws.on('close', () => closed.add(i)));
+  for (const [i, ws] of sockets.entries()) ws.on('close', () => closed.add(i));
   const old = workersOf(h.proc.pid);
 
   const r = await h.reload(cfg('b'), { restart: true });

@@ -1,10 +1,13 @@
 // Tunnels migrate too: a WebSocket and a TCP-mode connection stream data both ways
 // through 50 reloads; every byte arrives once and in order (running checksums match) and
-// neither connection ever closes.
+// neither connection ever closes. Each is logged once, where it ends, as migrated.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { controlRequest } from '../../src/protocol/control-client.js';
 import { startEcho } from '../helpers/echo.js';
@@ -19,9 +22,10 @@ after(() => stopAll());
 test('a WebSocket and a TCP connection stream through 50 reloads: checksums match, never closed', async () => {
   const [web, tcp] = await Promise.all([startEcho('ws-echo'), startEcho('tcp-echo', { tcp: true })]);
   const [httpPort, tcpPort] = [await freePort(), await freePort()];
+  const accessLog = join(mkdtempSync(join(tmpdir(), 'handoff-tunnels-')), 'access.log');
   const h = await startHandoff(`workers: 2
 drain: { timeout: 10s }
-log: { access: off }
+log: { access: ${accessLog}, format: json }
 frontends:
   web: { bind: 127.0.0.1:${httpPort}, default_backend: web }
   raw: { bind: 127.0.0.1:${tcpPort}, mode: tcp, default_backend: tcp }
@@ -118,5 +122,20 @@ backends:
   console.log(`# WebSocket: ${wsSeqSent} messages; TCP: ${(tcpBytesSent / 1e6).toFixed(1)} MB each way`);
   ws.terminate();
   sock.destroy();
-  await h.stop();
+  // One entry per tunnel, written by the worker where it ended, carrying its whole life.
+  const entries = () =>
+    readFileSync(accessLog, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  await waitUntil('both tunnels logged', () => entries().length >= 2, 10_000);
+  await h.stop(); // every worker gone: the log is complete, so a duplicate would be there
+  const [wsEntry, tcpEntry] = [entries().filter((e) => e.frontend === 'web'), entries().filter((e) => e.frontend === 'raw')];
+  assert.equal(wsEntry.length, 1, JSON.stringify(entries()));
+  assert.equal(tcpEntry.length, 1, JSON.stringify(entries()));
+  assert.equal(wsEntry[0]!.status, 101);
+  assert.equal(wsEntry[0]!.path, '/stream');
+  assert.equal(wsEntry[0]!.migrated, true);
+  assert.equal(tcpEntry[0]!.migrated, true);
+  assert.ok((tcpEntry[0]!.bytes_in as number) >= tcpBytesSent, 'the TCP entry counts the bytes of every generation');
 });

@@ -48,7 +48,15 @@ export async function openPage(binary: string, url: string): Promise<Browser> {
     '--window-size=1100,900',
     url,
   ]);
-  void proc.exited.then(() => rmSync(profile, { recursive: true, force: true }));
+  // Chromium's helper processes may still be writing the profile for a moment after the
+  // browser exits (ENOTEMPTY): retried, and never an unhandled rejection.
+  void proc.exited.then(() => {
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+    } catch {
+      // Left in the temp folder; nothing to stop.
+    }
+  });
   const m = await proc.waitFor(/DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)\//, 30_000);
   const port = Number(m[1]);
   let target: { webSocketDebuggerUrl: string; url: string } | undefined;

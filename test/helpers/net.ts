@@ -1,21 +1,32 @@
 import net from 'node:net';
-import { waitUntil } from './wait.js';
 
-/** A port that was free a moment ago (bind to 0, read, close). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * The tests' one free-port helper: `count` distinct ports that were free a moment ago on
+ * `host`, from the kernel (bind to 0). All are held until every one is picked, so two are
+ * never the same; then released for the test to bind. Another process may take one in
+ * between: test/e2e/support/proxy.ts retries a start that loses a port.
+ */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, host, () => resolve());
+      });
+    }
+    return servers.map((s) => (s.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
 }
 
-/** Resolves once something accepts TCP connections on host:port. */
-export async function waitForListen(port: number, host = '127.0.0.1', timeoutMs = 15_000): Promise<void> {
-  await waitUntil(`a listener on ${host}:${port}`, () => canConnect(port, host), timeoutMs, 25);
+/** One port that was free a moment ago (see freePorts). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [port] = await freePorts(1, host);
+  return port!;
 }
 
 export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** Inodes of LISTEN sockets (state 0A) on `port`, IPv4 and IPv6. */
 export function listenInodes(port: number): number[] {
-  const hex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const out: number[] = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';

@@ -1,5 +1,5 @@
 // Real TLS servers on loopback for tests: a TLS echo that names itself in every answer
-// ("a:ping"), and an HTTPS server answering "server NAME" (optionally a status).
+// ("a:ping"), and one port speaking HTTP and HTTPS answering "server NAME tls=yes|no".
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
@@ -48,19 +48,6 @@ export function startTlsEcho(name: string, leaf: Leaf): Promise<TlsServer> {
     s.on('data', (c: Buffer) => s.write(`${name}:${c.toString('latin1')}`));
     s.on('error', () => {});
   });
-  server.on('tlsClientError', () => {});
-  return track(name, server, () => n);
-}
-
-/** Answers every request with 200 "server NAME" (keep-alive). */
-export function startHttps(name: string, leaf: Leaf): Promise<TlsServer> {
-  let n = 0;
-  const server = https.createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
-    req.resume();
-    res.setHeader('content-type', 'text/plain');
-    res.end(`server ${name}`);
-  });
-  server.on('secureConnection', () => n++);
   server.on('tlsClientError', () => {});
   return track(name, server, () => n);
 }

@@ -40,7 +40,7 @@ test('split in two at every byte boundary: same outcome', () => {
 
 test('an incomplete body claims every byte and is not done; then completes', () => {
   const tracker = new ChunkedTracker();
-  const buf = bytes('xx' + BODY + NEXT); // the body starts at offset 2 of the buffer
+  const buf = bytes(`xx${BODY}${NEXT}`); // the body starts at offset 2 of the buffer
   const half = 2 + 40;
   assert.equal(tracker.feed(buf, 2, half), 40);
   assert.equal(tracker.done, false);

@@ -85,7 +85,7 @@ const responseHead = fc
     ),
     fc.constantFrom('\r\n', '\n', '\r'),
   )
-  .map(([line, fields, eol]) => Buffer.from([line, ...fields].join(eol) + '\r\n\r\n', 'latin1'));
+  .map(([line, fields, eol]) => Buffer.from(`${[line, ...fields].join(eol)}\r\n\r\n`, 'latin1'));
 
 test('response heads: no crash, every refusal is a 502', () => {
   fc.assert(

@@ -85,7 +85,7 @@ test('a head starting mid-buffer: positions are absolute, counting is relative t
 });
 
 test('leading empty lines are skipped, also when they arrive piecemeal; skipped is reported', () => {
-  const raw = '\r\n\r\n' + REQUEST;
+  const raw = `\r\n\r\n${REQUEST}`;
   const scanner = new HeadScanner();
   const buf = bytes(raw);
   assert.equal(scanner.scan(buf, 0, 1, L, 'request'), -1);

@@ -60,7 +60,7 @@ test('several Connection headers and tokens are gathered, lower-cased, empty ele
 test('pipelined heads in one buffer: the second is parsed from the offset the first returned', () => {
   const first = 'GET /one HTTP/1.1\r\nHost: a\r\n\r\n';
   const second = 'HEAD /two HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n';
-  const buf = bytes(first + second + 'GET /thr');
+  const buf = bytes(`${first + second}GET /thr`);
   const scanner = new HeadScanner();
   const end1 = scanner.scan(buf, 0, buf.length, DEFAULT_PARSE_LIMITS, 'request');
   assert.equal(end1, first.length);

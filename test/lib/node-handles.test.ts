@@ -81,8 +81,7 @@ function lineClient(port: number) {
   let wake: (() => void) | undefined;
   s.on('data', (c) => {
     buf += c.toString();
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       lines.push(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
     }

@@ -31,7 +31,7 @@ test('past the bound, lines are dropped at once and reported at most once per pe
     { fd: openSync('/dev/full', 'w'), owned: true },
     { name: 'operational', maxBuffered: 100, reportEveryMs: 60_000, report: (r) => reports.push(r) },
   );
-  const line = 'x'.repeat(79) + '\n';
+  const line = `${'x'.repeat(79)}\n`;
   assert.equal(sink.write(line), true);
   assert.equal(sink.write(line), false);
   assert.equal(sink.write(line), false);

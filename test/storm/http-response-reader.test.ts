@@ -4,7 +4,7 @@ import { answeringBackend, BadResponse, ResponseReader } from '../../src/storm/h
 
 const feedAll = (r: ResponseReader, text: string, step = 3) => {
   const b = Buffer.from(text, 'latin1');
-  let res;
+  let res: ReturnType<typeof r.feed> | undefined;
   for (let i = 0; i < b.length && !res; i += step) res = r.feed(b.subarray(i, i + step));
   return res;
 };

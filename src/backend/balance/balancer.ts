@@ -12,11 +12,6 @@
 import type { BalanceAlgorithm } from '../../config/types.js';
 import type { SelectionContext, ServerState } from '../types.js';
 import type { ServerRuntime } from '../server-runtime.js';
-import { LeastConnBalancer } from './leastconn.js';
-import { RandomBalancer } from './random.js';
-import { RoundRobinBalancer } from './roundrobin.js';
-import { SourceBalancer } from './source.js';
-import { UriBalancer } from './uri.js';
 
 export interface Balancer {
   readonly algorithm: BalanceAlgorithm;
@@ -26,19 +21,4 @@ export interface Balancer {
   pick(ctx: SelectionContext, exclude?: ReadonlySet<ServerState>): ServerRuntime | undefined;
   /** True when candidates() would yield at least one server. */
   hasUsable(exclude?: ReadonlySet<ServerState>): boolean;
-}
-
-export function createBalancer(algorithm: BalanceAlgorithm, servers: readonly ServerRuntime[]): Balancer {
-  switch (algorithm) {
-    case 'roundrobin':
-      return new RoundRobinBalancer(servers);
-    case 'leastconn':
-      return new LeastConnBalancer(servers);
-    case 'random':
-      return new RandomBalancer(servers);
-    case 'source':
-      return new SourceBalancer(servers);
-    case 'uri':
-      return new UriBalancer(servers);
-  }
 }

@@ -62,7 +62,7 @@ export class HashRing {
     // Check first that the walk can end early, so a full or down ring is not walked whole.
     let any = false;
     for (const s of this.servers) {
-      if (s.available() && !(exclude && exclude.has(s))) {
+      if (s.available() && !exclude?.has(s)) {
         any = true;
         break;
       }
@@ -71,7 +71,7 @@ export class HashRing {
     const n = this.points.length;
     for (let k = 0, i = this.start(hash); k < n; k++, i = i + 1 === n ? 0 : i + 1) {
       const s = this.servers[this.owners[i]!]!;
-      if (s.available() && !(exclude && exclude.has(s))) return s;
+      if (s.available() && !exclude?.has(s)) return s;
     }
     return undefined;
   }
@@ -85,7 +85,7 @@ export class HashRing {
       const s = this.servers[this.owners[i]!]!;
       if (seen.has(s)) continue;
       seen.add(s);
-      if (s.usable() && !(exclude && exclude.has(s))) yield s;
+      if (s.usable() && !exclude?.has(s)) yield s;
     }
   }
 }

@@ -30,7 +30,7 @@ export class LeastConnBalancer implements Balancer {
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       const s = list[i]!;
-      if (!s.available() || (exclude && exclude.has(s))) continue;
+      if (!s.available() || exclude?.has(s)) continue;
       if (best === undefined || lessLoaded(s, best)) {
         best = s;
         bestIndex = i;

@@ -27,7 +27,7 @@ export class RandomBalancer implements Balancer {
     let total = 0;
     let count = 0;
     for (const s of list) {
-      if (!s.available() || (exclude && exclude.has(s))) continue;
+      if (!s.available() || exclude?.has(s)) continue;
       total += s.config.weight;
       count++;
     }
@@ -50,7 +50,7 @@ export class RandomBalancer implements Balancer {
 function draw(list: readonly ServerRuntime[], exclude: Exclude, skip: ServerRuntime | undefined, point: number): ServerRuntime | undefined {
   let last: ServerRuntime | undefined;
   for (const s of list) {
-    if (s === skip || !s.available() || (exclude && exclude.has(s))) continue;
+    if (s === skip || !s.available() || exclude?.has(s)) continue;
     last = s;
     point -= s.config.weight;
     if (point < 0) return s;

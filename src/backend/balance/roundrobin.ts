@@ -33,7 +33,7 @@ export class RoundRobinBalancer implements Balancer {
     let best = -1;
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
-      if (!s.available() || (exclude && exclude.has(s))) continue;
+      if (!s.available() || exclude?.has(s)) continue;
       const w = s.config.weight;
       score[i]! += w;
       total += w;

@@ -35,20 +35,20 @@ export class ServerTiers {
 
   /** True when the current tier has a usable server that is not excluded. */
   hasUsable(exclude: Exclude): boolean {
-    for (const s of this.current()) if (s.usable() && !(exclude && exclude.has(s))) return true;
+    for (const s of this.current()) if (s.usable() && !exclude?.has(s)) return true;
     return false;
   }
 
   /** True when the current tier has an available (below maxconn) server that is not excluded. */
   hasAvailable(exclude: Exclude): boolean {
-    for (const s of this.current()) if (s.available() && !(exclude && exclude.has(s))) return true;
+    for (const s of this.current()) if (s.available() && !exclude?.has(s)) return true;
     return false;
   }
 }
 
 /** Usable, not excluded, not yet yielded: what every candidates() walk checks. */
 export function eligible(s: ServerRuntime, exclude: Exclude, first: ServerRuntime | undefined): boolean {
-  return s !== first && s.usable() && !(exclude && exclude.has(s));
+  return s !== first && s.usable() && !exclude?.has(s);
 }
 
 /** Cross-multiplied active/weight comparison: true when a is strictly less loaded than b. */

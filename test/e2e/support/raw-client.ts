@@ -2,6 +2,7 @@
 // the responses read back one at a time with their exact bytes, so a test can tell what the
 // proxy answered, how the body was framed, and whether the connection stayed open.
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface RawResponse {
   readonly status: number;
@@ -46,6 +47,18 @@ export class RawClient {
     return new Promise((resolve, reject) => {
       const s = net.connect({ port, host });
       s.once('connect', () => {
+        s.off('error', reject);
+        resolve(new RawClient(s));
+      });
+      s.once('error', reject);
+    });
+  }
+
+  /** The same over TLS (issue 11): resolves once the handshake is complete. */
+  static connectTls(port: number, options: tls.ConnectionOptions): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ port, host: '127.0.0.1', ...options });
+      s.once('secureConnect', () => {
         s.off('error', reject);
         resolve(new RawClient(s));
       });

@@ -105,7 +105,7 @@ export const request: fc.Arbitrary<string> = fc
   })
   .map(({ method, target, version, eol, host, fields, body }) => {
     const lines = [`${method} ${target}${version === '' ? '' : ` ${version}`}`, ...(host ? ['Host: h.example'] : []), ...fields];
-    return lines.join(eol) + eol + '\r\n' + body;
+    return `${lines.join(eol) + eol}\r\n${body}`;
   });
 
 const MUTATION_BYTES = [

@@ -1,0 +1,72 @@
+// A frontend's TLS settings compiled for a worker: one SecureContext per certificate (the
+// client CA in each, since the context SNI picks is the one that verifies client
+// certificates), the SNI selector, and the options every accepted connection is wrapped
+// with. Compiled at a live apply's prepare (a failure aborts the apply everywhere, I5); a
+// context whose material did not change is taken over from the frontend in force, so an
+// apply that does not touch certificates costs nothing here.
+import { createHash } from 'node:crypto';
+import tls from 'node:tls';
+import type { FrontendTls, TlsCertificate } from '../config/tls-types.js';
+import { CertificateSelector } from './sni-match.js';
+
+export interface CompiledTls {
+  readonly config: FrontendTls;
+  readonly selector: CertificateSelector<tls.SecureContext>;
+  /** Contexts by material hash, for the next compile to take over. */
+  readonly contexts: ReadonlyMap<string, tls.SecureContext>;
+  /** Options for `new tls.TLSSocket(socket, ...)`. */
+  readonly socketOptions: tls.TLSSocketOptions;
+}
+
+/** Build the contexts for `config`; `previous`: the same frontend's compiled TLS in force, if any. */
+export function compileTls(config: FrontendTls, previous: CompiledTls | undefined): CompiledTls {
+  const contexts = new Map<string, tls.SecureContext>();
+  const entries: { names: readonly string[]; value: tls.SecureContext }[] = [];
+  for (const cert of config.certificates) {
+    const key = materialKey(config, cert);
+    let ctx = contexts.get(key) ?? previous?.contexts.get(key);
+    if (!ctx) {
+      try {
+        ctx = tls.createSecureContext({
+          cert: cert.certPem,
+          key: cert.keyPem,
+          minVersion: config.minVersion,
+          ticketKeys: Buffer.from(config.ticketKeys, 'base64'),
+          ...(config.clientCa ? { ca: config.clientCa.pem } : {}),
+        });
+      } catch (err) {
+        // Never the key: only which certificate and Node's code.
+        throw new Error(`cannot use the certificate ${cert.certFile}: ${(err as { code?: string }).code ?? 'invalid'}`);
+      }
+    }
+    contexts.set(key, ctx);
+    entries.push({ names: cert.names, value: ctx });
+  }
+  const selector = new CertificateSelector(entries, entries[0]!.value);
+  const socketOptions: tls.TLSSocketOptions = {
+    isServer: true,
+    secureContext: selector.fallback,
+    SNICallback: (servername, cb) => cb(null, selector.select(servername)),
+    ALPNProtocols: ['http/1.1'],
+    requestCert: config.clientCert !== 'none',
+    // required: OpenSSL refuses a handshake without a certificate. The chain itself is
+    // verified after the handshake, for both modes (tls-accept.ts): a certificate that does
+    // not verify is refused, as nginx's ssl_verify_client on/optional does.
+    rejectUnauthorized: config.clientCert === 'required',
+  };
+  return { config, selector, contexts, socketOptions };
+}
+
+function materialKey(config: FrontendTls, cert: TlsCertificate): string {
+  return createHash('sha256')
+    .update(cert.certPem)
+    .update('\0')
+    .update(cert.keyPem)
+    .update('\0')
+    .update(config.minVersion)
+    .update('\0')
+    .update(config.clientCa?.pem ?? '')
+    .update('\0')
+    .update(config.ticketKeys)
+    .digest('hex');
+}

@@ -1,0 +1,172 @@
+// The HTTP engine driven in-process: a real HttpConnection (and its Exchanges) over a real
+// loopback socket pair, its frontend compiled by a real WorkerRuntime, real servers on
+// loopback. No worker process: the test watches the connection's phases directly.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import os from 'node:os';
+import { after, before, describe, test } from 'node:test';
+import { loadConfigText } from '../../src/config/load.js';
+import { HandoffError } from '../../src/lib/errors.js';
+import { createLogger } from '../../src/observe/logger.js';
+import type { HttpConnectionPhase } from '../../src/worker/http-connection.js';
+import { HTTP_CONNECTION_TRANSITIONS, HttpConnection } from '../../src/worker/http-connection.js';
+import type { HttpFrontend } from '../../src/worker/http-frontend.js';
+import { WorkerRuntime } from '../../src/worker/runtime.js';
+import { ok, type RawBackend, startRawBackend } from '../e2e/support/raw-backend.js';
+import { RawClient } from '../e2e/support/raw-client.js';
+import { freePort } from '../helpers/net.js';
+import { waitUntil } from '../helpers/wait.js';
+
+/** An HttpConnection that records every phase it enters. */
+class RecordedConnection extends HttpConnection {
+  declare phases: HttpConnectionPhase[] | undefined;
+  override transition(to: HttpConnectionPhase): void {
+    super.transition(to);
+    if (this.phases === undefined) this.phases = [];
+    this.phases.push(to);
+  }
+}
+
+describe('HttpConnection in-process', () => {
+  let backend: RawBackend;
+  let runtime: WorkerRuntime;
+  let server: net.Server;
+  let port: number;
+  const conns: RecordedConnection[] = [];
+  const clients: RawClient[] = [];
+
+  before(async () => {
+    backend = await startRawBackend((req) => (req.target === '/upgrade' ? undefined : ok(`hello ${req.target}`)));
+    const refused = await freePort(); // nothing listens there: connections are refused
+    const text = `
+log: { access: off }
+frontends:
+  web:
+    bind: 127.0.0.1:${await freePort()}
+    routes:
+      - { path: /retry, backend: flaky }
+      - { path: /, backend: app }
+backends:
+  app:
+    servers: [ { name: a, address: ${backend.address} } ]
+  flaky:
+    passive: { fall: 0 }
+    servers:
+      - { name: refused, address: 127.0.0.1:${refused} }
+      - { name: live, address: ${backend.address} }
+`;
+    const loaded = await loadConfigText(text, '<test>', os.tmpdir());
+    assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.errors));
+    const log = createLogger('test', {}, () => {});
+    runtime = new WorkerRuntime({ config: loaded.config, generation: 1, log });
+    const fe = runtime.ctx.live.frontends.get('web') as HttpFrontend;
+    server = net.createServer((socket) => conns.push(new RecordedConnection(socket, fe)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+
+  after(async () => {
+    for (const c of clients) c.socket.destroy();
+    runtime.ctx.connections.killAll();
+    for (const b of runtime.ctx.live.version.backends.values()) b.close();
+    runtime.ctx.pool.closeAll();
+    await new Promise((r) => server.close(r));
+    await backend.close();
+  });
+
+  async function connect() {
+    const before = conns.length;
+    const c = await RawClient.connect(port);
+    clients.push(c);
+    await waitUntil('the connection is accepted', () => conns.length > before);
+    return { c, conn: conns[conns.length - 1]! };
+  }
+
+  test('one keep-alive request: idle → reading → waiting → writing → idle', async () => {
+    const { c, conn } = await connect();
+    assert.equal(conn.phase, 'idle');
+    c.send('GET /one HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = await c.readResponse();
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'hello /one');
+    await waitUntil('idle again', () => conn.phase === 'idle');
+    assert.deepEqual(conn.phases, ['reading', 'waiting', 'writing', 'idle']);
+    assert.equal(conn.state, 'idle');
+  });
+
+  test('pipelined requests are answered in order, each its own exchange', async () => {
+    const { c, conn } = await connect();
+    c.send('GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /p2 HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r1 = await c.readResponse();
+    const r2 = await c.readResponse();
+    assert.equal(r1.body.toString(), 'hello /p1');
+    assert.equal(r2.body.toString(), 'hello /p2');
+    await waitUntil('idle again', () => conn.phase === 'idle');
+    // The second head was already buffered: writing → reading (not via idle).
+    assert.deepEqual(conn.phases, ['reading', 'waiting', 'writing', 'reading', 'waiting', 'writing', 'idle']);
+  });
+
+  test('Connection: close: the response says so and the connection closes after it', async () => {
+    const { c, conn } = await connect();
+    c.send('GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const r = await c.readResponse();
+    assert.equal(r.header('connection'), 'close');
+    await waitUntil('closed', () => conn.phase === 'closed');
+    assert.deepEqual(conn.phases, ['reading', 'waiting', 'writing', 'closing', 'closed']);
+  });
+
+  test('a refused server is retried on the next one, within one exchange', async () => {
+    const before = runtime.ctx.counters.retries;
+    const { c, conn } = await connect();
+    c.send('GET /retry HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = await c.readResponse();
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'hello /retry');
+    assert.equal(runtime.ctx.counters.retries, before + 1);
+    await waitUntil('idle again', () => conn.phase === 'idle');
+    assert.deepEqual(conn.phases, ['reading', 'waiting', 'writing', 'idle']);
+  });
+
+  test('a malformed head is answered 400 without an exchange reaching a server, then closed', async () => {
+    const { c, conn } = await connect();
+    const seen = backend.requests.length;
+    c.send('GET / HTTP/1.1\r\nBad Header\r\n\r\n');
+    const r = await c.readResponse();
+    assert.equal(r.status, 400);
+    await waitUntil('closed', () => conn.phase === 'closed');
+    assert.deepEqual(conn.phases, ['reading', 'waiting', 'writing', 'closing', 'closed']);
+    assert.equal(backend.requests.length, seen);
+  });
+
+  test('an illegal transition is asserted, and the table has no way out of closed', async () => {
+    const { conn } = await connect();
+    assert.equal(conn.phase, 'idle');
+    assert.throws(
+      () => conn.transition('writing'),
+      (err: unknown) => err instanceof HandoffError && err.code === 'HANDOFF_ERR_INTERNAL' && /idle → writing/.test(err.message),
+    );
+    assert.equal(conn.phase, 'idle', 'a refused transition changes nothing');
+    assert.deepEqual(HTTP_CONNECTION_TRANSITIONS.closed, []);
+    assert.deepEqual(HTTP_CONNECTION_TRANSITIONS.upgraded, []);
+    for (const [from, tos] of Object.entries(HTTP_CONNECTION_TRANSITIONS))
+      for (const to of tos) assert.ok(to in HTTP_CONNECTION_TRANSITIONS, `${from} → ${to}`);
+  });
+
+  test('a 101 hands the socket to a TunnelSession: the connection ends upgraded', async () => {
+    backend.handler = (req) => {
+      if (req.target !== '/upgrade') return ok();
+      req.conn.socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n');
+      req.conn.socket.on('data', (d) => req.conn.socket.write(d)); // echo after the upgrade
+      return undefined;
+    };
+    const { c, conn } = await connect();
+    c.send('GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n');
+    const r = await c.readResponse();
+    assert.equal(r.status, 101);
+    assert.equal(conn.phase, 'upgraded');
+    assert.deepEqual(conn.phases, ['reading', 'waiting', 'upgraded']);
+    assert.equal(runtime.ctx.connections.countByState().tunnel, 1);
+    c.send('ping');
+    await waitUntil('the tunnel echoes', () => c.unread.toString('latin1').includes('ping'));
+  });
+});
