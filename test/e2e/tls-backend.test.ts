@@ -142,10 +142,14 @@ ${Object.entries(b)
     assert.ok(causes.includes('wrongname 502 tls-verify-failed'), causes.join('\n'));
     // Passive health (fall 2): a worker that saw two failures takes w1 out and answers 503
     // (no server) at once. Fresh connections, so that requests reach every worker.
-    await waitUntil('w1 taken out by passive health', async () => {
-      const r = await getFresh('/wrongca');
-      return r.status === 503 && r.termination === 'no-server';
-    });
+    await waitUntil(
+      'w1 taken out by passive health',
+      async () => {
+        const r = await getFresh('/wrongca');
+        return r.status === 503 && r.termination === 'no-server';
+      },
+      30_000,
+    );
     const m1 = parseExposition(await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text());
     assert.ok(
       sumOf(m1, 'handoff_tls_failures_total', { reason: 'server-verify' }) >
