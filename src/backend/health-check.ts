@@ -112,7 +112,11 @@ export class HealthChecker {
     if (!this.running || !check) return;
     const abort = new AbortController();
     t.abort = abort;
-    const result = await probe(t.server.address, check, { connectTimeout: this.backend.timeouts.connect, signal: abort.signal });
+    const result = await probe(t.server.address, check, {
+      connectTimeout: this.backend.timeouts.connect,
+      signal: abort.signal,
+      ...(t.server.tls ? { tls: t.server.tls } : {}), // checks go over TLS when the server has it
+    });
     if (abort.signal.aborted || !this.running) return;
     t.abort = undefined;
     this.record(t, result);

@@ -10,8 +10,10 @@
 // Always settles: the whole check is bounded by check.timeout (the connect phase also by
 // connectTimeout), and an AbortSignal ends it at once. The socket is always destroyed.
 import net from 'node:net';
-import type { HealthCheck, SocketAddress } from '../config/types.js';
+import tls from 'node:tls';
+import type { HealthCheck, SocketAddress, UpstreamTls } from '../config/types.js';
 import { systemCode } from '../lib/errors.js';
+import { keepSessions, upstreamTlsOptions, verifyPeer } from '../tls/backend-tls.js';
 
 export interface ProbeResult {
   readonly ok: boolean;
@@ -23,6 +25,8 @@ export interface ProbeOptions {
   /** Cap for the connect phase (timeouts.connect). */
   readonly connectTimeout: number;
   readonly signal?: AbortSignal;
+  /** The server's TLS settings: the check is made over TLS and passes only with an accepted certificate. */
+  readonly tls?: UpstreamTls;
 }
 
 /** A status line longer than this is not one. */
@@ -41,7 +45,12 @@ export function probe(address: SocketAddress, check: HealthCheck, options: Probe
     let connected = false;
     let settled = false;
     let received = '';
-    const socket = net.connect({ host: address.host, port: address.port });
+    // TLS to the server: "connected" means the handshake completed and the certificate was accepted.
+    const t = options.tls;
+    const socket = t
+      ? tls.connect({ host: address.host, port: address.port, ...upstreamTlsOptions(address, t) })
+      : net.connect({ host: address.host, port: address.port });
+    const sessionAccepted = t ? keepSessions(socket as tls.TLSSocket, address, t) : undefined;
     socket.setNoDelay(true);
 
     const done = (ok: boolean, detail: string) => {
@@ -57,7 +66,12 @@ export function probe(address: SocketAddress, check: HealthCheck, options: Probe
 
     let timer = setTimeout(() => done(false, `connect timeout after ${connectLimit}ms`), connectLimit);
 
-    socket.once('connect', () => {
+    socket.once(t ? 'secureConnect' : 'connect', () => {
+      if (t) {
+        const refused = verifyPeer(socket as tls.TLSSocket, t);
+        if (refused !== undefined) return done(false, `tls certificate refused: ${refused}`);
+        sessionAccepted?.();
+      }
       connected = true;
       if (check.type === 'tcp') {
         done(true, 'connected');
@@ -85,7 +99,7 @@ export function probe(address: SocketAddress, check: HealthCheck, options: Probe
     });
     socket.on('error', (err) => {
       const code = systemCode(err) ?? err.message;
-      done(false, connected ? `read ${code}` : `connect ${code}`);
+      done(false, connected ? `read ${code}` : `${t ? 'tls ' : ''}connect ${code}`);
     });
     socket.on('close', () => done(false, connected ? 'closed before status line' : 'connect closed'));
   });

@@ -44,6 +44,11 @@ load:
   --websocket N            WebSocket echo clients (default 1)
   --timeout D              per request / per echo (default 5s)
   --rate N                 requests per second per client, 0 = as fast as answered (default 0)
+tls (keep-alive and fresh clients, probes):
+  --tls                    speak TLS to the frontends (WebSocket clients: --websocket 0)
+  --ca FILE                trust these CAs (default: the system roots)
+  --sni NAME               server name for every connection (default: the request's Host)
+  --insecure               do not verify the certificate
 new route:
   --probe N                fresh requests to the new host (default 30)
   --probe-host HOST        the new host (default for handoff: from the configs)
@@ -89,6 +94,10 @@ export async function run(argv: string[]): Promise<number> {
       'sample-every': { type: 'string' },
       json: { type: 'boolean' },
       'keep-dir': { type: 'boolean' },
+      tls: { type: 'boolean' },
+      ca: { type: 'string' },
+      sni: { type: 'string' },
+      insecure: { type: 'boolean' },
     });
     if (values.help) {
       console.log(HELP);

@@ -33,6 +33,8 @@ export interface RawRoute {
   /** Absent on a redirect_https route. */
   backend?: string;
   headers?: RawHeaders;
+  /** mode: tcp only (TLS passthrough by server_name). */
+  sni?: string | string[];
   redirect_https?: RawHttpsRedirect;
 }
 
@@ -59,7 +61,11 @@ export interface RawServer {
   maxconn?: number;
   backup?: boolean;
   admin?: 'ready' | 'drain' | 'maint';
+  tls?: RawUpstreamTls;
 }
+
+/** TLS to servers: `true`, `false` (a server opting out of its backend's), or settings. */
+export type RawUpstreamTls = boolean | { verify?: boolean; ca?: string; sni?: string };
 
 export interface RawHealth {
   type?: 'tcp' | 'http';
@@ -81,6 +87,7 @@ export interface RawBackend {
   maxqueue?: number;
   passive?: { fall?: number; cooldown?: RawDuration };
   timeouts?: RawTimeouts;
+  tls?: RawUpstreamTls;
 }
 
 export interface RawConfig {

@@ -13,6 +13,8 @@ import { parseHostPattern } from './host-pattern.js';
 import { parseSize } from './size.js';
 import { parseStatusRange } from './status-range.js';
 import { parseWorkers } from './workers.js';
+import { sniRoutes } from './sni-routes.js';
+import { withUpstreamTls } from './upstream-tls.js';
 import { httpsRedirect } from './redirect.js';
 import type { FrontendTls } from './tls-types.js';
 
@@ -53,7 +55,7 @@ export function normalizeConfig(raw: RawConfig, ctx: NormalizeContext): Config {
     },
     ...(raw.stats ? { stats: { bind: parseAddress(raw.stats.bind) } } : {}),
     frontends: Object.entries(raw.frontends).map(([name, fe]) => frontend(name, fe, timeouts, errors, ctx)),
-    backends: Object.entries(raw.backends ?? {}).map(([name, be]) => backend(name, be, timeouts)),
+    backends: Object.entries(raw.backends ?? {}).map(([name, be]) => backend(name, be, timeouts, ctx)),
   };
 }
 
@@ -63,7 +65,8 @@ function frontend(name: string, raw: RawFrontend, globalTimeouts: Timeouts, glob
     name,
     mode: raw.mode ?? DEFAULTS.mode,
     binds,
-    routes: (raw.routes ?? []).map((r, i) => route(r, i)),
+    routes: raw.mode === 'tcp' ? [] : (raw.routes ?? []).map((r, i) => route(r, i)),
+    ...(raw.mode === 'tcp' && raw.routes?.length ? { sniRoutes: sniRoutes(raw.routes) } : {}), // TLS passthrough
     ...(raw.default_backend === undefined ? {} : { defaultBackend: raw.default_backend }),
     headers: headerRules(raw.headers),
     timeouts: mergeTimeouts(globalTimeouts, raw.timeouts),
@@ -88,11 +91,12 @@ function route(raw: RawRoute, index: number): Route {
   };
 }
 
-function backend(name: string, raw: RawBackend, globalTimeouts: Timeouts): Backend {
+function backend(name: string, raw: RawBackend, globalTimeouts: Timeouts, ctx: NormalizeContext): Backend {
   return {
     name,
     balance: raw.balance ?? DEFAULTS.balance,
-    servers: raw.servers.map(server),
+    // TLS to servers: the backend's `tls` with each server's overrides (upstream-tls.ts).
+    servers: raw.servers.map((s) => withUpstreamTls(server(s), raw.tls, s.tls, ctx)),
     ...(raw.health ? { health: health(raw.health) } : {}),
     retries: raw.retries ?? DEFAULTS.retries,
     ...(raw.maxqueue === undefined ? {} : { maxqueue: raw.maxqueue }),

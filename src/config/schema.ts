@@ -53,6 +53,8 @@ const headers = mapping({ request: headerOps, response: headerOps });
 const route = mapping({
   name: { type: 'string', minLength: 1, 'x-expected': 'a route name' },
   host: oneOrList(kind('host-pattern'), 'a host pattern or a list of them'),
+  // TLS passthrough (mode: tcp): route by the ClientHello's server_name; see sni-routes.ts.
+  sni: oneOrList(kind('host-pattern'), 'a server name pattern or a list of them'),
   path: kind('path-prefix'),
   backend: { type: 'string', 'x-expected': 'a backend name' },
   headers,
@@ -82,6 +84,19 @@ const frontend = mapping(
   ['bind'],
 );
 
+// TLS to servers (backend `tls`, overridden per server): `tls: true` or a mapping; see upstream-tls.ts.
+const upstreamTls: Schema = {
+  'x-expected': 'true, false or a mapping with verify, ca, sni',
+  if: { type: 'boolean' },
+  // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword, not a thenable
+  then: { type: 'boolean' },
+  else: mapping({
+    verify: { type: 'boolean' },
+    ca: { type: 'string', minLength: 1, 'x-expected': 'a CA file path' },
+    sni: { type: 'string', minLength: 1, 'x-expected': 'a server name' },
+  }),
+};
+
 const server = mapping(
   {
     name: kind('server-name'),
@@ -90,6 +105,7 @@ const server = mapping(
     maxconn: int(1),
     backup: { type: 'boolean' },
     admin: { enum: ['ready', 'drain', 'maint'] },
+    tls: upstreamTls,
   },
   ['name', 'address'],
 );
@@ -115,6 +131,7 @@ const backend = mapping(
     maxqueue: int(0),
     passive: mapping({ fall: int(0), cooldown: kind('duration') }),
     timeouts,
+    tls: upstreamTls,
   },
   ['servers'],
 );

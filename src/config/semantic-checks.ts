@@ -14,6 +14,8 @@ import { formatPath, type PathSegment } from './issue.js';
 import { ERROR_STATUSES } from './error-pages.js';
 import { NAME_PATTERN } from './names.js';
 import type { Target } from './yaml-source.js';
+import { checkTcpRoutes, refuseSniInHttpRoutes } from './sni-routes.js';
+import { checkUpstreamTls } from './upstream-tls.js';
 
 export interface Reporter {
   error(path: PathSegment[], target: Target, message: string): void;
@@ -89,11 +91,9 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
     }
 
     if (fe.mode === 'tcp') {
-      if ('routes' in fe)
-        report.error([...at, 'routes'], 'key', 'routes are not allowed in a tcp frontend (mode: tcp forwards bytes to default_backend)');
       if ('headers' in fe)
         report.error([...at, 'headers'], 'key', 'headers are not allowed in a tcp frontend (mode: tcp does not parse HTTP)');
-      if (!('default_backend' in fe)) report.error([...at, 'default_backend'], 'node', 'a tcp frontend needs a default_backend');
+      checkTcpRoutes(at, fe, checkBackendRef, report); // routes by sni (TLS passthrough): sni-routes.ts
     } else {
       const routes = Array.isArray(fe.routes) ? fe.routes : [];
       if (routes.length === 0 && !('default_backend' in fe) && !('redirect_https' in fe)) {
@@ -101,6 +101,7 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
       }
       checkRoutes(at, routes, checkBackendRef, report);
       checkHeaders([...at, 'headers'], fe.headers, report);
+      refuseSniInHttpRoutes(at, routes, report);
     }
     if ('default_backend' in fe) checkBackendRef([...at, 'default_backend'], fe.default_backend);
     collectErrorFiles([...at, 'errors'], fe.errors);
@@ -139,7 +140,10 @@ export async function checkSemantics(data: unknown, baseDir: string, report: Rep
   }
 
   await checkAccessLogFile(rec(root.log)?.access, baseDir, report);
-  return readFiles(files, report);
+  const contents = await readFiles(files, report);
+  // TLS to servers: CA files read and checked here, kept in the contents (model and hash).
+  for (const [abs, pem] of await checkUpstreamTls(frontends, backends, baseDir, report)) contents.set(abs, pem);
+  return contents;
 }
 
 /**

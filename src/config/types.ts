@@ -81,6 +81,28 @@ export interface Frontend {
   readonly tls?: FrontendTls;
   /** The default action when no route matches (instead of defaultBackend): redirect to https. */
   readonly redirectHttps?: HttpsRedirect;
+  /** mode: tcp with `routes`: pick the backend by the ClientHello's server_name (TLS passthrough). */
+  readonly sniRoutes?: readonly SniRoute[];
+}
+
+// ---- TLS passthrough and TLS to servers ----
+
+/** A tcp frontend's route: a TLS server_name matching one of `patterns` goes to `backend`. */
+export interface SniRoute {
+  /** Index in the frontend's list, or the `name` given in the file. */
+  readonly name: string;
+  readonly patterns: readonly HostPattern[];
+  readonly backend: string;
+}
+
+/** TLS from handoff to a server (the backend's settings with the server's overrides). */
+export interface UpstreamTls {
+  /** Check the server's certificate chain (against `ca`, or the system roots) and its name. */
+  readonly verify: boolean;
+  /** The CA certificates (PEM) read at load, and the file they came from. */
+  readonly ca?: { readonly file: string; readonly pem: string };
+  /** server_name sent, and the name the certificate must hold; without it: no SNI, the certificate must hold the server's IP address. */
+  readonly sni?: string;
 }
 
 export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'random' | 'source' | 'uri';
@@ -112,6 +134,8 @@ export interface Server {
   readonly backup: boolean;
   /** Admin state as configured; default 'ready'. */
   readonly admin: AdminState;
+  /** Connections to this server use TLS (handshake within timeouts.connect). */
+  readonly tls?: UpstreamTls;
 }
 
 export interface Backend {

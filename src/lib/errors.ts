@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'HANDOFF_ERR_BIND'
   | 'HANDOFF_ERR_CONNECT'
   | 'HANDOFF_ERR_CONNECT_TIMEOUT'
+  | 'HANDOFF_ERR_TLS_VERIFY' // TLS to a server: its certificate was refused
+  | 'HANDOFF_ERR_TLS_HANDSHAKE' // TLS to a server: the handshake failed or timed out
   | 'HANDOFF_ERR_NO_SERVER'
   | 'HANDOFF_ERR_QUEUE_TIMEOUT'
   | 'HANDOFF_ERR_QUEUE_FULL'

@@ -26,7 +26,8 @@ interface Tracked {
 }
 
 function fingerprint(b: Backend): string {
-  return JSON.stringify([b.name, b.health, b.servers.map((s) => [s.name, s.address.key])]);
+  // tls included: a checker made for other TLS settings is replaced by a live apply.
+  return JSON.stringify([b.name, b.health, b.servers.map((s) => [s.name, s.address.key, s.tls ?? null])]);
 }
 
 export class HealthService {

@@ -8,7 +8,8 @@
 //   live       everything else: routes, rules, backends, servers, balancing, health, timeouts,
 //              limits, error pages, binds added or removed, drain settings, TLS certificates
 //              and settings (their files' bytes are in the hash; the workers build new
-//              contexts at prepare, open TLS connections keep theirs)
+//              contexts at prepare, open TLS connections keep theirs),
+//              TLS to servers (`tls`, CA files likewise) and tcp routes by sni
 import type { Config } from '../config/types.js';
 import { versionOnDisk } from '../lib/version.js';
 import type { ReloadKind } from '../protocol/control.js';

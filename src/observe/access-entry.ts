@@ -37,6 +37,12 @@ export type Termination =
   | 'client-error'
   // tunnels (WebSocket after 101, TCP mode)
   | 'tunnel-timeout'
+  // TLS passthrough (tcp routes by sni) and TLS to servers
+  | 'bad-client-hello'
+  | 'client-hello-timeout'
+  | 'client-closed'
+  | 'tls-verify-failed'
+  | 'tls-handshake-failed'
   // the worker ended it
   | 'killed'
   | 'migrated';

@@ -163,6 +163,12 @@ export function renderMetrics(r: StatusReport, now = Date.now()): string {
     t.requestDuration.map((d) => [{ frontend: d.frontend, backend: d.backend, class: d.class }, d.histogram]),
   );
   x.family('handoff_retries_total', 'counter', 'Requests retried on another server.', [[{}, t.retries]]);
+  x.family(
+    'handoff_tls_failures_total',
+    'counter',
+    'TLS failures: ClientHellos refused by a passthrough frontend (bad-client-hello, client-hello-timeout), TLS to servers failed (server-verify, server-handshake).',
+    Object.entries(t.tlsFailures ?? {}).map(([reason, n]) => [{ reason }, n]),
+  );
   x.family('handoff_migrated_connections_total', 'counter', 'Connections handed from a draining generation to the active one.', [
     [{}, t.migratedIn],
   ]);

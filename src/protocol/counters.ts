@@ -67,6 +67,8 @@ export interface WorkerCounters {
   requestDuration: Record<string, Histogram>;
   /** Time spent in a backend's queue by requests that waited (DURATION_BUCKETS), by backend. */
   queueWait: Record<string, Histogram>;
+  /** TLS failures by reason (passthrough ClientHello refused, TLS to a server failed). */
+  tlsFailures?: Record<string, number>;
   /** TLS handshakes by "frontend outcome" (ok, or a failure cause: src/tls/handshake-failures.ts). */
   tls?: Record<string, number>;
 }
@@ -164,6 +166,7 @@ export function counterVector(c: WorkerCounters): CounterVector {
   for (const cls of REQUEST_CLASSES) put(`requests ${cls}`, c.requests[cls]);
   put('logDropped access', c.logDropped?.access);
   put('logDropped operational', c.logDropped?.operational);
+  for (const [reason, n] of Object.entries(c.tlsFailures ?? {})) put(`tlsFailures ${reason}`, n);
   const hist = (prefix: string, h: Histogram) => {
     for (const [i, n] of h.counts.entries()) put(`${prefix} ${i}`, n);
     put(`${prefix} sum`, h.sum);
@@ -207,6 +210,8 @@ export interface LifetimeTotals {
   requestDuration: { frontend: string; backend: string; class: RequestClass; histogram: Histogram }[];
   queueWait: { backend: string; histogram: Histogram }[];
   backends: Record<string, BackendTotals>;
+  /** TLS failures by reason. */
+  tlsFailures: Record<string, number>;
   /** TLS handshakes by frontend and outcome (ok or a failure cause). */
   tls: { frontend: string; outcome: string; count: number }[];
 }
@@ -225,6 +230,7 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
     requestDuration: [],
     queueWait: [],
     backends: {},
+    tlsFailures: {},
     tls: [],
   };
   const durations = new Map<string, Histogram>();
@@ -245,6 +251,9 @@ export function inflateTotals(v: CounterVector): LifetimeTotals {
         break;
       case 'queueWait':
         bucket(waits, w[1]!, w[2]!, n);
+        break;
+      case 'tlsFailures':
+        t.tlsFailures[w[1]!] = (t.tlsFailures[w[1]!] ?? 0) + n;
         break;
       case 'tls':
         t.tls.push({ frontend: w[1]!, outcome: w[2]!, count: n });

@@ -42,5 +42,6 @@ export function statusFailure(status: number, detail: string): Failure {
 export function failureKey(f: Failure): string {
   if (f.kind === 'http-status') return `http-${f.status}`;
   if (f.kind === 'socket-error') return `socket-error ${f.code ?? ''}`.trim();
+  if (f.kind === 'tls-handshake') return `tls-handshake ${f.code ?? ''}`.trim();
   return f.kind;
 }

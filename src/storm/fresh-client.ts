@@ -12,12 +12,16 @@ const CLOSE_WAIT_MS = 200;
 
 /** One request on a new connection; the outcome is not yet checked against the routing. */
 export async function freshRequest(
-  ctx: Pick<LoadContext, 'now' | 'timeoutMs'>,
+  ctx: Pick<LoadContext, 'now' | 'timeoutMs' | 'tls'>,
   target: LoadTarget,
   path: string,
 ): Promise<{ start: number; end: number; outcome: Outcome }> {
   const start = ctx.now();
-  const c = await HttpClientConnection.connect(target.frontend, ctx.timeoutMs);
+  const c = await HttpClientConnection.connect(
+    target.frontend,
+    ctx.timeoutMs,
+    ctx.tls ? { settings: ctx.tls, host: target.host } : undefined,
+  );
   if (!c.ok) return { start, end: ctx.now(), outcome: c };
   const remaining = Math.max(1, ctx.timeoutMs - (ctx.now() - start));
   const result = await c.conn.request(requestBytes(target.host, path, true), remaining);

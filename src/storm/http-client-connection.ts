@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { SocketAddress } from '../config/types.js';
 import { eofFailure, failure, socketFailure } from './failure.js';
 import { BadResponse, ResponseReader, type HttpResponse } from './http-response-reader.js';
+import { secureClient, type ClientTls } from './client-tls.js';
 import type { Failure } from './types.js';
 
 export type HttpResult = { readonly ok: true; readonly response: HttpResponse } | { readonly ok: false; readonly failure: Failure };
@@ -39,11 +40,26 @@ export class HttpClientConnection {
     socket.on('close', () => this.onClose());
   }
 
-  /** Connect within timeoutMs; a failure says why not (refused, timeout, ...). */
-  static connect(
+  /**
+   * Connect within timeoutMs; a failure says why not (refused, timeout, ...). With `tls`, the
+   * TLS handshake (for `host`) is part of the connect and shares the timeout.
+   */
+  static async connect(
     address: SocketAddress,
     timeoutMs: number,
+    tls?: { readonly settings: ClientTls; readonly host: string },
   ): Promise<{ ok: true; conn: HttpClientConnection } | { ok: false; failure: Failure }> {
+    const started = Date.now();
+    const tcp = await HttpClientConnection.connectTcp(address, timeoutMs);
+    if (!tcp.ok || !tls) return tcp.ok ? { ok: true, conn: new HttpClientConnection(tcp.socket) } : tcp;
+    const secure = await secureClient(tcp.socket, tls.settings, tls.host, timeoutMs - (Date.now() - started));
+    return secure.ok ? { ok: true, conn: new HttpClientConnection(secure.socket) } : secure;
+  }
+
+  private static connectTcp(
+    address: SocketAddress,
+    timeoutMs: number,
+  ): Promise<{ ok: true; socket: net.Socket } | { ok: false; failure: Failure }> {
     return new Promise((resolve) => {
       const socket = net.connect({ host: address.host, port: address.port, family: address.family });
       const timer = setTimeout(() => {
@@ -58,7 +74,7 @@ export class HttpClientConnection {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
-        resolve({ ok: true, conn: new HttpClientConnection(socket) });
+        resolve({ ok: true, socket });
       });
     });
   }

@@ -27,7 +27,11 @@ export async function runKeepAliveClient(ctx: LoadContext, id: number, targets: 
         conn = undefined;
       }
       if (!conn) {
-        const c = await HttpClientConnection.connect(frontend, ctx.timeoutMs);
+        const c = await HttpClientConnection.connect(
+          frontend,
+          ctx.timeoutMs,
+          ctx.tls ? { settings: ctx.tls, host: target.host } : undefined,
+        );
         if (!c.ok) {
           ctx.tally.record('keepalive', target, start, ctx.now(), c);
           await pause(FAILURE_PAUSE_MS);

@@ -1,6 +1,7 @@
 // What every load client shares: the storm's clock, the tally, the per-request timeout, the
 // pacing, and the signal that ends the load. Clients are closed loops (one request at a
 // time, like `ab -c 1`), bounded in time by the signal and in count by MAX_REQUESTS.
+import type { ClientTls } from './client-tls.js';
 import type { LoadTally } from './load-tally.js';
 
 /** Per client: a backstop only; the signal ends the load long before. */
@@ -15,6 +16,8 @@ export interface LoadContext {
   readonly rate: number;
   /** Aborted when the load must stop: clients finish the request in flight and close. */
   readonly signal: AbortSignal;
+  /** --tls: HTTP clients speak TLS. */
+  readonly tls?: ClientTls;
 }
 
 /** Wait until the next request may start (rate limit), or the load stops. Yields to the event loop either way. */

@@ -40,6 +40,10 @@ export interface StormValues {
   'probe-after'?: string | undefined;
   'sample-every'?: string | undefined;
   'keep-dir'?: boolean | undefined;
+  tls?: boolean | undefined;
+  ca?: string | undefined;
+  sni?: string | undefined;
+  insecure?: boolean | undefined;
 }
 
 /** Without --reloads and --duration. */
@@ -129,6 +133,23 @@ function target(v: StormValues): TargetSpec {
   };
 }
 
+function clientTlsOption(v: StormValues): Pick<StormOptions, 'tls'> {
+  if (!v.tls) {
+    const stray = (['ca', 'sni', 'insecure'] as const).find((k) => v[k] !== undefined);
+    if (stray) throw new StormUsageError(`--${stray} is for TLS clients: add --tls`);
+    return {};
+  }
+  if (v.insecure && v.ca !== undefined) throw new StormUsageError('--ca and --insecure exclude each other');
+  if (v.sni !== undefined && !/^[A-Za-z0-9_.-]+$/.test(v.sni)) throw new StormUsageError(`--sni wants a host name, got '${v.sni}'`);
+  return {
+    tls: {
+      ...(v.ca === undefined ? {} : { caFile: v.ca }),
+      ...(v.sni === undefined ? {} : { sni: v.sni.toLowerCase() }),
+      insecure: v.insecure === true,
+    },
+  };
+}
+
 export function stormOptions(v: StormValues): StormOptions {
   const t = target(v);
   const durationMs = v.duration === undefined ? undefined : duration(v.duration, 'duration', 0, 1);
@@ -141,7 +162,8 @@ export function stormOptions(v: StormValues): StormOptions {
     ...(durationMs === undefined ? {} : { durationMs }),
     keepalive: count(v.keepalive, 'keepalive', 2, MAX_CLIENTS),
     fresh: count(v.fresh, 'fresh', 2, MAX_CLIENTS),
-    websocket: count(v.websocket, 'websocket', 1, MAX_CLIENTS),
+    // WebSocket clients do not speak TLS (yet): none by default with --tls.
+    websocket: count(v.websocket, 'websocket', v.tls ? 0 : 1, MAX_CLIENTS),
     timeoutMs: duration(v.timeout, 'timeout', 5000, 10),
     rate: count(v.rate, 'rate', 0, 1_000_000),
     probe: count(v.probe, 'probe', 30, 100_000),
@@ -152,9 +174,12 @@ export function stormOptions(v: StormValues): StormOptions {
     backends: backends(v.backend ?? []),
     sampleEveryMs: duration(v['sample-every'], 'sample-every', 100, 10),
     keepDir: v['keep-dir'] === true,
+    ...clientTlsOption(v),
   };
   if (options.probeBackend !== undefined && !NAME.test(options.probeBackend))
     throw new StormUsageError(`--probe-backend wants a backend name, got '${options.probeBackend}'`);
+  if (options.tls && options.websocket > 0)
+    throw new StormUsageError('--websocket clients do not speak TLS: use --websocket 0 with --tls (keep-alive and fresh clients do)');
   if (options.keepalive + options.fresh + options.websocket === 0)
     throw new StormUsageError('no clients: give --keepalive, --fresh or --websocket a number above 0');
   return options;

@@ -2,13 +2,14 @@
 // host the next config added, one at a time, each on a new connection so the kernel picks a
 // listening socket anew. Each either reached the new backend, got a 503 (an old process
 // that never heard of the host), some other status, another backend, or failed outright.
+import type { ClientTls } from './client-tls.js';
 import { failureKey } from './failure.js';
 import { freshRequest } from './fresh-client.js';
 import { describeTarget } from './routing.js';
 import type { LoadTarget, ProbeReport, Routing } from './types.js';
 
 export async function runProbes(
-  ctx: { readonly now: () => number; readonly timeoutMs: number; readonly signal: AbortSignal },
+  ctx: { readonly now: () => number; readonly timeoutMs: number; readonly signal: AbortSignal; readonly tls?: ClientTls },
   targets: readonly LoadTarget[],
   expected: Routing,
   count: number,

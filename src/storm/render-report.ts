@@ -24,7 +24,7 @@ export function renderText(r: StormReport): string {
   out.push(
     `  ${r.reloads.requested} reloads, every ${formatDuration(s.intervalMs)}; ${clients} clients; ${(r.elapsedMs / 1000).toFixed(1)} s${r.interrupted ? ' (interrupted)' : ''}`,
   );
-  out.push(`  load: ${r.loadTargets.join('; ')}`);
+  out.push(`  load: ${r.loadTargets.join('; ')}${s.tls ? ` (TLS, ${s.tls})` : ''}`);
   out.push('');
 
   const widths = [20, 8, 8, 7, 11, 9, 9, 9];

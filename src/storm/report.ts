@@ -95,6 +95,9 @@ export function buildReport(input: ReportInput): StormReport {
       rate: options.rate,
       probe: plan.nextText === undefined ? 0 : options.probe,
       drainDeadlineMs: plan.drainDeadlineMs,
+      tls: options.tls
+        ? `${options.tls.insecure ? 'not verified' : `verified against ${options.tls.caFile ?? 'the system roots'}`}, SNI ${options.tls.sni ?? '= Host'}`
+        : null,
     },
     startedAt: input.startedAt.toISOString(),
     elapsedMs: Math.round(input.elapsedMs),

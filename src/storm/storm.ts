@@ -16,6 +16,7 @@ import { runFreshClient } from './fresh-client.js';
 import { HandoffTarget } from './handoff-target.js';
 import { runKeepAliveClient } from './keepalive-client.js';
 import { countListeners } from './listen-count.js';
+import { loadClientTls, type ClientTls } from './client-tls.js';
 import type { LoadContext } from './load-context.js';
 import { LoadTally } from './load-tally.js';
 import { makePlan, readTemplates, type StormPlan } from './plan.js';
@@ -67,11 +68,22 @@ function clientTargets(targets: readonly LoadTarget[], frontendKeys: readonly st
  * use, a target that does not come up); otherwise resolves with the report, also when
  * `signal` (Ctrl-C) cut it short (report.interrupted).
  */
+/** --tls: the clients' TLS settings, the CA read now (a setup error, exit 2, when it cannot be). */
+function stormClientTls(options: StormOptions): ClientTls | undefined {
+  if (!options.tls) return undefined;
+  try {
+    return loadClientTls(options.tls);
+  } catch (err) {
+    throw new HandoffError('HANDOFF_ERR_CONFIG', 'config', (err as Error).message);
+  }
+}
+
 export async function runStorm(options: StormOptions, signal: AbortSignal, hooks: StormHooks = {}): Promise<StormReport> {
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const startedAt = new Date();
   const templates = readTemplates(options);
+  const clientTls = stormClientTls(options);
   const dir = mkdtempSync(join(tmpdir(), 'handoff-storm-'));
   const logFile = join(dir, 'target.log');
   writeFileSync(logFile, '');
@@ -147,7 +159,14 @@ export async function runStorm(options: StormOptions, signal: AbortSignal, hooks
 
     // the load
     phase = 'storm';
-    const loadCtx: LoadContext = { now, tally, timeoutMs: options.timeoutMs, rate: options.rate, signal: loadStop.signal };
+    const loadCtx: LoadContext = {
+      now,
+      tally,
+      timeoutMs: options.timeoutMs,
+      rate: options.rate,
+      signal: loadStop.signal,
+      ...(clientTls ? { tls: clientTls } : {}),
+    };
     const frontendKeys = plan.frontends.map((f) => f.key);
     for (let i = 0; i < options.keepalive; i++) clients.push(runKeepAliveClient(loadCtx, i, clientTargets(plan.targets, frontendKeys, i)));
     for (let i = 0; i < options.fresh; i++) clients.push(runFreshClient(loadCtx, i, clientTargets(plan.targets, frontendKeys, i)));
@@ -168,7 +187,12 @@ export async function runStorm(options: StormOptions, signal: AbortSignal, hooks
       if (r.ok) sw.done(now());
       else sw.failed();
       await sleepUntil(now() + options.probeAfterMs, now, signal);
-      probe = await runProbes({ now, timeoutMs: options.timeoutMs, signal }, plan.probeTargets, plan.nextRouting, options.probe);
+      probe = await runProbes(
+        { now, timeoutMs: options.timeoutMs, signal, ...(clientTls ? { tls: clientTls } : {}) },
+        plan.probeTargets,
+        plan.nextRouting,
+        options.probe,
+      );
     }
 
     // stop the load (each client finishes what is in flight), then wait out the drain deadline

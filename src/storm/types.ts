@@ -62,6 +62,17 @@ export interface StormOptions {
   readonly sampleEveryMs: number;
   /** Keep the work folder (rendered configs, target log) instead of removing it. */
   readonly keepDir: boolean;
+  /** --tls: the HTTP clients (keep-alive, fresh, probes) speak TLS to the frontends. */
+  readonly tls?: StormTls;
+}
+
+export interface StormTls {
+  /** --ca: trust only these CAs (else the system roots). */
+  readonly caFile?: string;
+  /** --sni: the server name of every connection (else the Host it is opened for). */
+  readonly sni?: string;
+  /** --insecure: no certificate verification. */
+  readonly insecure: boolean;
 }
 
 export type ClientKind = 'keepalive' | 'fresh' | 'websocket' | 'probe';
@@ -77,6 +88,7 @@ export type FailureKind =
   | 'bad-response' // not parsable as HTTP/1.x or WebSocket
   | 'ws-mismatch' // an echo out of order or with other content
   | 'ws-closed' // a WebSocket close frame while echoes were outstanding
+  | 'tls-handshake' // --tls: the TLS handshake failed, timed out, or the certificate was refused
   | 'socket-error'; // any other socket error (EADDRNOTAVAIL, ...)
 
 export interface Failure {
@@ -193,6 +205,8 @@ export interface StormReport {
     readonly rate: number;
     readonly probe: number;
     readonly drainDeadlineMs: number;
+    /** --tls: how the clients spoke TLS ("verified against CA.pem, SNI = Host"), or null. */
+    readonly tls: string | null;
   };
   readonly startedAt: string;
   readonly elapsedMs: number;

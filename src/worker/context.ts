@@ -33,6 +33,8 @@ export interface TrafficCounters {
   readonly requestDuration: Map<string, Histogram>;
   /** Time waited in a backend's queue, by backend name. */
   readonly queueWait: Map<string, Histogram>;
+  /** TLS failures by reason (bad-client-hello, client-hello-timeout, server-verify, server-handshake): a handful of keys. */
+  readonly tlsFailures: Map<string, number>;
   /** TLS handshakes by "frontend outcome" (outcome: ok or a cause of HANDSHAKE_CAUSES): bounded keys. */
   readonly tls: Map<string, number>;
 }
@@ -102,8 +104,14 @@ export function newTrafficCounters(): TrafficCounters {
     bytesOut: 0,
     requestDuration: new Map(),
     queueWait: new Map(),
+    tlsFailures: new Map(),
     tls: new Map(),
   };
+}
+
+/** One TLS failure (passthrough ClientHello refused, TLS to a server failed). */
+export function countTlsFailure(c: TrafficCounters, reason: string): void {
+  c.tlsFailures.set(reason, (c.tlsFailures.get(reason) ?? 0) + 1);
 }
 
 /** A finished HTTP request: its status class and its duration (by frontend, backend, class). */

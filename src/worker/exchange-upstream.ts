@@ -16,6 +16,7 @@ import type { ResponseHead } from './http/response-head.js';
 import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { queueTermination } from './termination.js';
 import { connectTo } from './upstream-connect.js';
+import { upstreamFailureCause } from './upstream-failure.js';
 import type { UpstreamConnection, UpstreamUser } from './upstream-pool.js';
 import { tlsInfo } from '../tls/connection-info.js';
 
@@ -127,7 +128,7 @@ export abstract class ExchangeUpstream implements UpstreamUser, RuleVarsSource {
       return;
     }
     const t0 = Date.now();
-    connectTo(slot.server.config.address, this.backend!.config.timeouts.connect).then(
+    connectTo(slot.server.config.address, this.backend!.config.timeouts.connect, slot.server.config.tls).then(
       (socket) => {
         slot.connectSucceeded();
         if (this.termination !== undefined || this.slot !== slot) {
@@ -149,13 +150,17 @@ export abstract class ExchangeUpstream implements UpstreamUser, RuleVarsSource {
         }
         slot.connectFailed(err instanceof Error ? err.message : String(err));
         if (this.termination !== undefined || this.slot !== slot) return;
-        this.retry(slot.server, 'connect-failed');
+        // connect-failed, or tls-verify-failed / tls-handshake-failed (TLS to servers: a 502).
+        this.retry(slot.server, upstreamFailureCause(err, this.fe.ctx.counters));
       },
     );
   }
 
   /** Try the next candidate server (a connection failure, or a reset before any response byte). */
-  protected retry(failed: ServerState | undefined, cause: 'connect-failed' | 'server-reset' | 'server-closed') {
+  protected retry(
+    failed: ServerState | undefined,
+    cause: 'connect-failed' | 'tls-verify-failed' | 'tls-handshake-failed' | 'server-reset' | 'server-closed',
+  ) {
     this.releaseSlot();
     if (failed) {
       this.tried ??= new Set();

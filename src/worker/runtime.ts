@@ -348,6 +348,7 @@ export class WorkerRuntime {
     out.migratedIn = c.migratedIn;
     out.bytesIn = c.bytesIn;
     out.bytesOut = c.bytesOut;
+    out.tlsFailures = Object.fromEntries(c.tlsFailures);
     for (const [name, b] of this.ctx.live.version.backends) {
       const stats = b.stats();
       out.backends[name] = {

@@ -17,6 +17,9 @@ import { localResourceCode, reportLocalShortage } from './local-resources.js';
 import { queueTermination } from './termination.js';
 import { TunnelSession } from './tunnel-session.js';
 import { connectTo } from './upstream-connect.js';
+import { readClientHello } from '../tls/client-hello-reader.js';
+import { chooseBySni, routesBySni } from './sni-router.js';
+import { countTlsFailure } from './context.js';
 
 export class TcpFrontend implements CompiledFrontend {
   constructor(
@@ -33,7 +36,9 @@ export class TcpFrontend implements CompiledFrontend {
   /** A client connection accepted on one of this frontend's listeners. */
   accept(socket: net.Socket): void {
     this.ctx.counters.accepted++;
-    void new TcpConnect(this.config, this.backend, this.ctx, socket, this.version.generation).run();
+    // Routes by sni (TLS passthrough): the backend is chosen once the ClientHello is read.
+    const backend = routesBySni(this.config) ? undefined : this.backend;
+    void new TcpConnect(this.config, backend, this.ctx, socket, this.version.generation, this.version).run();
   }
 
   /** A tunnel migrated from an older generation: both sockets, resumed as they were. */
@@ -52,7 +57,7 @@ export class TcpFrontend implements CompiledFrontend {
 class TcpConnect implements ClientConnection {
   readonly id: number;
   readonly frontend: string;
-  readonly state: ConnectionState = 'waiting';
+  state: ConnectionState = 'waiting';
   private readonly started = Date.now();
   private readonly client: string;
   private readonly abort = new AbortController();
@@ -60,14 +65,21 @@ class TcpConnect implements ClientConnection {
   private queuedMs = 0;
   private connectMs = 0;
   private done = false;
+  /** TLS passthrough: the bytes read while peeking at the ClientHello, written to the server first. */
+  private preface: Buffer | undefined;
+  private sni: string | undefined;
+  private route: string | undefined;
 
   constructor(
     private readonly config: Frontend,
-    private readonly backend: BackendRuntime | undefined,
+    /** Chosen at accept, or (routes by sni) once the ClientHello is read. */
+    private backend: BackendRuntime | undefined,
     private readonly ctx: WorkerContext,
     private readonly socket: net.Socket,
     /** The config generation this connection was accepted under (logs). */
     private readonly generation: number,
+    /** Its backends (routes by sni look the chosen one up here). */
+    private readonly version: ConfigVersion,
   ) {
     this.id = ctx.connections.newId();
     this.frontend = config.name;
@@ -84,7 +96,38 @@ class TcpConnect implements ClientConnection {
     this.fail('client-error', 'killed');
   };
 
+  /**
+   * TLS passthrough: read the ClientHello (bounded: 16 KiB, timeouts.client), choose the
+   * backend by its server_name. A drain meanwhile does not cut it: the peek finishes here,
+   * and the tunnel is then asked to leave (migrate) like any other.
+   */
+  private async peek(): Promise<boolean> {
+    this.state = 'reading';
+    const hello = await readClientHello(this.socket, { timeoutMs: this.config.timeouts.client, signal: this.abort.signal });
+    if (this.done) return false;
+    if (!hello.ok) {
+      if (hello.termination === 'bad-client-hello' || hello.termination === 'client-hello-timeout') {
+        countTlsFailure(this.ctx.counters, hello.termination);
+        this.ctx.log.debug('tls passthrough: ClientHello refused', { frontend: this.frontend, client: this.client, detail: hello.detail });
+      }
+      this.fail(hello.termination === 'aborted' ? 'client-error' : hello.termination);
+      return false;
+    }
+    this.preface = hello.bytes;
+    this.sni = hello.serverName;
+    const choice = chooseBySni(this.config, hello.serverName);
+    this.route = choice.route;
+    this.backend = choice.backend === undefined ? undefined : this.version.backends.get(choice.backend);
+    this.state = 'waiting';
+    if (!this.backend) {
+      this.fail('no-route');
+      return false;
+    }
+    return true;
+  }
+
   async run(): Promise<void> {
+    if (routesBySni(this.config) && !(await this.peek())) return;
     const backend = this.backend;
     if (!backend) return this.fail('no-backend');
     const exclude = new Set<Slot['server']>();
@@ -142,9 +185,11 @@ class TcpConnect implements ClientConnection {
       pid: this.ctx.pid,
       client: this.client,
       frontend: this.frontend,
+      ...(this.sni === undefined ? {} : { host: this.sni }),
+      ...(this.route === undefined ? {} : { route: this.route }),
       backend: this.backend?.name,
       server,
-      bytes_in: 0,
+      bytes_in: this.preface?.length ?? 0,
       bytes_out: 0,
       timings: { queue: this.queuedMs, connect: this.connectMs, total: Date.now() - this.started },
       termination,
@@ -156,6 +201,8 @@ class TcpConnect implements ClientConnection {
     this.done = true;
     this.socket.off('error', this.onClientGone);
     this.socket.off('close', this.onClientGone);
+    // TLS passthrough: the ClientHello (and whatever came with it) goes first, untouched.
+    if (this.preface) server.write(this.preface);
     new TunnelSession(this.ctx, {
       frontend: this.frontend,
       generation: this.generation,

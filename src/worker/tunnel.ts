@@ -6,6 +6,7 @@
 // A tunnel can be detached for migration: stop reading both sides, let pending writes
 // flush, hand both kernel sockets over; the new worker resumes it as if nothing happened.
 import type net from 'node:net';
+import { isTlsSocket } from '../tls/backend-tls.js';
 import { detachHandle, pendingWriteBytes, resumeReading, stopReading, type TcpHandle } from '../lib/node-handles.js';
 
 /** How a tunnel's pump ended: a Termination for the access log, or 'migrated' (not logged here). */
@@ -161,6 +162,8 @@ export class Tunnel {
    */
   async detach(deadline: number): Promise<DetachedTunnel | undefined> {
     if (this.finished || this.halfClosed) return undefined;
+    // A TLS side (TLS to the server) holds its keys in this process: the tunnel stays and drains.
+    if (isTlsSocket(this.client) || isTlsSocket(this.server)) return undefined;
     this.detaching = true;
     stopReading(this.client);
     stopReading(this.server);

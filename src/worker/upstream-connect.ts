@@ -3,8 +3,17 @@
 import net from 'node:net';
 import type { SocketAddress } from '../config/types.js';
 import { HandoffError, systemCode } from '../lib/errors.js';
+import type { UpstreamTls } from '../config/types.js';
+import { startUpstreamTls } from '../tls/backend-tls.js';
 
-export function connectTo(address: SocketAddress, timeoutMs: number): Promise<net.Socket> {
+/** `tls`: the server's TLS settings; the handshake shares the connect timeout (src/tls/backend-tls.ts). */
+export function connectTo(address: SocketAddress, timeoutMs: number, tls?: UpstreamTls): Promise<net.Socket> {
+  if (!tls) return connectTcp(address, timeoutMs);
+  const started = Date.now();
+  return connectTcp(address, timeoutMs).then((socket) => startUpstreamTls(socket, address, tls, timeoutMs - (Date.now() - started)));
+}
+
+function connectTcp(address: SocketAddress, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address.host, port: address.port, family: address.family, allowHalfOpen: true, noDelay: true });
     const timer = setTimeout(() => {

@@ -6,6 +6,7 @@
 import type net from 'node:net';
 import type { ServerState } from '../backend/types.js';
 import { HeadScanner } from './http/head-scanner.js';
+import { sameTransport } from '../tls/backend-tls.js';
 
 export const POOL_IDLE_MS = 4000;
 /** Idle connections kept per server at most (in-use ones are bounded by maxconn). */
@@ -91,6 +92,12 @@ export class UpstreamPool {
     while (list.length > 0) {
       const c = list.pop()!;
       if (c.closed || c.socket.destroyed || c.socket.readableEnded) continue;
+      // A live apply changed the server's TLS settings: never reuse a plain connection for TLS,
+      // or one made with other settings (src/tls/backend-tls.ts).
+      if (!sameTransport(c.socket, server.config)) {
+        c.destroy();
+        continue;
+      }
       if (now - c.idleSince > maxIdleMs) {
         // Too old for this request (a non-idempotent one reuses only fresh connections).
         list.push(c);

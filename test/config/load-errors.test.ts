@@ -97,7 +97,7 @@ describe('schema', () => {
       line: 8,
       col: 9,
       path: 'frontends.web.routes[0].bakend',
-      message: 'unknown key "bakend" (expected one of: name, host, path, backend, headers, redirect_https)',
+      message: 'unknown key "bakend" (expected one of: name, host, sni, path, backend, headers, redirect_https)',
     });
   });
 
@@ -442,18 +442,26 @@ describe('semantic checks', () => {
     );
   });
 
-  test('routes and headers in a tcp frontend', async () => {
-    const { result } = await loadLines([...FRONTEND, '    mode: tcp', '    routes: []', '    headers: {}', ...BACKEND]);
+  test('http routes and headers in a tcp frontend (its routes are by sni only)', async () => {
+    const { result } = await loadLines([
+      ...FRONTEND,
+      '    mode: tcp',
+      '    routes: [ { host: a.example, backend: app } ]',
+      '    headers: {}',
+      ...BACKEND,
+    ]);
     const errors = errorsOf(result);
     assert.deepEqual(
       errors.map((e) => [e.line, e.col, e.path]),
       [
-        [6, 5, 'frontends.web.routes'],
+        [6, 15, 'frontends.web.routes[0].sni'],
+        [6, 17, 'frontends.web.routes[0].host'],
         [7, 5, 'frontends.web.headers'],
       ],
     );
-    assert.match(errors[0]!.message, /routes are not allowed in a tcp frontend/);
-    assert.match(errors[1]!.message, /headers are not allowed in a tcp frontend/);
+    assert.match(errors[0]!.message, /a tcp route needs sni/);
+    assert.match(errors[1]!.message, /"host" is not allowed in a tcp route/);
+    assert.match(errors[2]!.message, /headers are not allowed in a tcp frontend/);
   });
 
   test('a tcp frontend without default_backend: at the frontend mapping', async () => {
