@@ -159,8 +159,11 @@ export class Generation {
     }
   }
 
-  /** Tell every worker to drain by `deadline`; resolves once each confirmed it stopped accepting. */
-  async drain(deadline: number, migrate: boolean, reload: number): Promise<void> {
+  /**
+   * Tell every worker to drain by `deadline`; resolves once each confirmed it stopped accepting.
+   * `sameConfig`: the generation taking over runs this generation's config (a restart).
+   */
+  async drain(deadline: number, migrate: boolean, reload: number, sameConfig = false): Promise<void> {
     if (this.state === 'draining' || this.state === 'stopped' || this.state === 'failed') return;
     this.state = 'draining';
     this.drainDeadline = deadline;
@@ -173,7 +176,7 @@ export class Generation {
       return;
     }
     for (const w of this.workers) w.killAt(deadline + KILL_GRACE_MS, 'drain deadline');
-    await Promise.all(this.workers.map((w) => w.drain(deadline, migrate, reload)));
+    await Promise.all(this.workers.map((w) => w.drain(deadline, migrate, reload, sameConfig)));
   }
 
   /** Stop now: SIGKILL every worker. */

@@ -290,7 +290,7 @@ export class Master {
       this.health.commit(config);
       const deadline = Date.now() + config.drain.timeout;
       // 5. Drain; resolves once each old worker confirmed it stopped accepting (I2, I6).
-      await Promise.all(previous.map((g) => g.drain(deadline, config.drain.migrate, record.id)));
+      await Promise.all(previous.map((g) => g.drain(deadline, config.drain.migrate, record.id, g.config.hash === config.hash)));
       draining = previous.map((g) => g.number);
     }
 

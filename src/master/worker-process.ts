@@ -276,7 +276,7 @@ export class WorkerProcess {
   }
 
   /** Tell the worker to drain; resolves when it confirms it no longer accepts (bounded). */
-  drain(deadline: number, migrate: boolean, reload: number, confirmMs = 2000): Promise<void> {
+  drain(deadline: number, migrate: boolean, reload: number, sameConfig = false, confirmMs = 2000): Promise<void> {
     if (this.state === 'exited') return Promise.resolve();
     this.state = 'draining';
     return new Promise<void>((resolve) => {
@@ -285,7 +285,7 @@ export class WorkerProcess {
         clearTimeout(timer);
         resolve();
       });
-      this.send({ type: 'drain', migrate, deadline, reload }).catch(() => {
+      this.send({ type: 'drain', migrate, deadline, reload, sameConfig }).catch(() => {
         clearTimeout(timer);
         resolve();
       });

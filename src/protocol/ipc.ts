@@ -65,7 +65,14 @@ export type MasterMessage =
   /** Server health decided by the master's checks. */
   | { readonly type: 'health'; readonly changes: readonly StateChange[] }
   /** Stop accepting at once; finish, migrate or close connections; exit by the deadline. */
-  | { readonly type: 'drain'; readonly migrate: boolean; readonly deadline: number; readonly reload: number }
+  | {
+      readonly type: 'drain';
+      readonly migrate: boolean;
+      readonly deadline: number;
+      readonly reload: number;
+      /** The generation taking over runs the same config: a TLS connection may answer its next request here (see HttpConnection.leave). */
+      readonly sameConfig: boolean;
+    }
   /** A migrated connection for this worker to adopt (the handle travels with the message). */
   | {
       readonly type: 'adopt';
@@ -177,7 +184,9 @@ export function parseMasterMessage(v: unknown): MasterMessage | undefined {
     case 'health':
       return Array.isArray(v.changes) ? (v as MasterMessage) : undefined;
     case 'drain':
-      return typeof v.migrate === 'boolean' && num(v.deadline) && num(v.reload) ? (v as MasterMessage) : undefined;
+      return typeof v.migrate === 'boolean' && num(v.deadline) && num(v.reload) && typeof v.sameConfig === 'boolean'
+        ? (v as MasterMessage)
+        : undefined;
     case 'adopt':
       return str(v.id) && KINDS.includes(v.kind) && str(v.frontend) && str(v.unread) && validTunnel(v.tunnel)
         ? (v as MasterMessage)

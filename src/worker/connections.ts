@@ -15,7 +15,7 @@ export interface ClientConnection {
    * deadline); 'migrate' = hand itself to the new generation when idle (tunnels at once).
    * The connection unregisters itself when it is gone, whichever way.
    */
-  leave(mode: LeaveMode): void;
+  leave(mode: LeaveMode, sameConfig: boolean): void;
   /** Close now: the drain deadline passed or the worker stops. */
   kill(): void;
 }
@@ -30,6 +30,7 @@ export class ConnectionRegistry {
   /** How connections left once a drain began: counted for the reload's report. */
   readonly ends = { migrated: 0, closed: 0, killed: 0 };
   private draining: LeaveMode | undefined;
+  private drainSameConfig = false;
   private readonly perFrontend = new Map<string, number>();
   /** Called after a connection left (frontend limits admit the next waiting one). */
   onRemoved: ((frontend: string) => void) | undefined;
@@ -52,7 +53,7 @@ export class ConnectionRegistry {
     this.perFrontend.set(conn.frontend, (this.perFrontend.get(conn.frontend) ?? 0) + 1);
     // A connection that arrives while draining (adopted, or accepted just before the
     // listener closed) is asked to go at once.
-    if (this.draining) conn.leave(this.draining);
+    if (this.draining) conn.leave(this.draining, this.drainSameConfig);
   }
 
   /**
@@ -62,7 +63,7 @@ export class ConnectionRegistry {
   replace(prev: ClientConnection, next: ClientConnection): void {
     if (!this.live.delete(prev)) return;
     this.live.add(next);
-    if (this.draining) next.leave(this.draining);
+    if (this.draining) next.leave(this.draining, this.drainSameConfig);
   }
 
   remove(conn: ClientConnection, how: ConnectionEnd): void {
@@ -79,10 +80,14 @@ export class ConnectionRegistry {
     return counts;
   }
 
-  /** Ask every connection (and every later one) to leave. */
-  askAllToLeave(mode: LeaveMode): void {
+  /**
+   * Ask every connection (and every later one) to leave. `sameConfig`: the generation taking
+   * over runs the same config, so an answer from here is the answer it would give.
+   */
+  askAllToLeave(mode: LeaveMode, sameConfig = false): void {
     this.draining = mode;
-    for (const c of [...this.live]) c.leave(mode);
+    this.drainSameConfig = sameConfig;
+    for (const c of [...this.live]) c.leave(mode, sameConfig);
   }
 
   killAll(): void {

@@ -454,15 +454,24 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     this.fe.ctx.connections.remove(this, how);
   }
 
-  leave(mode: LeaveMode): void {
+  leave(mode: LeaveMode, sameConfig: boolean): void {
     if (this.gone || this.phase === 'migrating') return;
     // Node cannot export a TLS session: a TLS connection is closed at its next safe point
     // instead (Connection: close on the response in flight; idle: closed).
+    const tlsInsteadOfMigrate = mode === 'migrate' && this.secure && this.fe.ctx.migrator !== undefined;
     if (mode === 'migrate' && (!this.fe.ctx.migrator || this.secure)) mode = 'close';
     this.leaveMode = mode;
     if (mode === 'close' && this.served === 0 && !this.exchange) {
       // Just accepted (its request may be on the way): not an idle point. Its first
       // response carries Connection: close; http-request bounds the wait.
+      return;
+    }
+    if (tlsInsteadOfMigrate && sameConfig && !this.exchange) {
+      // An idle TLS connection at a restart (the new generation runs this same config):
+      // closing it now races the client's next request (it would meet the close, as at
+      // any keep-alive close). This worker's answer is the one the new generation would
+      // give, so the next request is answered here with Connection: close, and the client
+      // reconnects to the new generation. Bounded by keep-alive and the drain deadline.
       return;
     }
     if (this.phase === 'idle' || (this.phase === 'reading' && !this.exchange)) this.leaveAtIdle();

@@ -69,13 +69,13 @@ async function onListener(key: string, handle: unknown): Promise<void> {
   }
 }
 
-async function drain(migrate: boolean, deadline: number): Promise<void> {
+async function drain(migrate: boolean, deadline: number, sameConfig: boolean): Promise<void> {
   if (!runtime || phase === 'draining' || phase === 'exiting') return;
   phase = 'draining';
   // Stop accepting and stop reading idle connections (all synchronous), confirm to the
   // master, and only then let the migrations go out (see Migrator.hold).
   migrator?.hold();
-  const summary = runtime.drain({ migrate, deadline });
+  const summary = runtime.drain({ migrate, deadline, sameConfig });
   send({ type: 'draining' });
   migrator?.sendHeld();
   const s = await summary;
@@ -209,7 +209,7 @@ function onMessage(raw: unknown, handle: unknown): void {
       runtime?.applyHealth(msg.changes);
       return;
     case 'drain':
-      void drain(msg.migrate, msg.deadline);
+      void drain(msg.migrate, msg.deadline, msg.sameConfig);
       return;
     case 'adopt': {
       if (!runtime || !isTcpHandle(handle)) return;
@@ -256,7 +256,7 @@ process.on('disconnect', () => {
   log.warn('master gone: draining and exiting', { phase });
   if (!runtime || phase === 'waiting-init' || phase === 'receiving-listeners') exit(0);
   const timeout = config?.drain.timeout ?? 30_000;
-  void drain(false, Date.now() + timeout);
+  void drain(false, Date.now() + timeout, false);
 });
 // SIGTERM/SIGINT come from a terminal's process group (Ctrl-C): the master coordinates the
 // stop, so a worker ignores them while its master is alive.

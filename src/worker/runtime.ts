@@ -301,13 +301,13 @@ export class WorkerRuntime {
    * (migrate to the new generation, or close when idle); at the deadline close what is
    * left. Resolves when no connection is left.
    */
-  drain(opts: { migrate: boolean; deadline: number }): Promise<DrainSummary> {
+  drain(opts: { migrate: boolean; deadline: number; sameConfig?: boolean }): Promise<DrainSummary> {
     if (this.drainPromise) return this.drainPromise;
     this.state = 'draining';
     this.stopAccepting();
     const registry = this.ctx.connections;
     this.drainPromise = (async () => {
-      registry.askAllToLeave(opts.migrate && this.ctx.migrator ? 'migrate' : 'close');
+      registry.askAllToLeave(opts.migrate && this.ctx.migrator ? 'migrate' : 'close', opts.sameConfig ?? false);
       const timer = setTimeout(() => registry.killAll(), Math.max(0, opts.deadline - Date.now()));
       await registry.whenEmpty();
       clearTimeout(timer);

@@ -2,9 +2,11 @@
 // certificate, a TLS connection opened before goes on with its session, and the worker
 // processes stay. A bad certificate fails the reload with file:line:col and changes
 // nothing. A process reload cannot migrate a TLS connection (Node cannot export a TLS
-// session): a request in flight finishes with Connection: close, an idle TLS connection
-// is closed cleanly (no reset) and the client's next connection is served by the new
-// generation; plain connections keep migrating.
+// session): a request in flight finishes with Connection: close; an idle TLS connection
+// is closed cleanly (no reset) when the config changes, and at a restart (same config) it
+// answers its next request with Connection: close instead, so that no request meets a
+// close; the client's next connection is served by the new generation; plain connections
+// keep migrating.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -140,7 +142,7 @@ backends:
     }
   });
 
-  it('a process reload: the TLS request in flight ends with Connection: close, idle TLS connections close cleanly, plain ones migrate', async () => {
+  it('a restart: the TLS request in flight ends with Connection: close, an idle TLS connection answers its next request with Connection: close, plain ones migrate', async () => {
     const idle = await tlsClient();
     assert.equal((await get(idle)).status, 200);
     // A session ticket from a worker of this generation (TLS 1.3: it arrives after the handshake).
@@ -164,6 +166,12 @@ backends:
     assert.equal(res.header('connection'), 'close');
     await busy.waitClosed();
     assert.equal(busy.error, undefined, 'the busy TLS connection was reset');
+    // The idle TLS connection was not closed under the client: its next request is answered
+    // (by the old generation, which runs the same config), then the connection closes.
+    assert.equal(idle.closed, false, 'the idle TLS connection was closed at the restart');
+    const last = await get(idle);
+    assert.equal(last.status, 200);
+    assert.equal(last.header('connection'), 'close');
     await idle.waitClosed();
     assert.equal(idle.error, undefined, 'the idle TLS connection was reset');
     // A client retrying on a new connection is served by the new generation, and resumes
@@ -176,5 +184,22 @@ backends:
     plain.send('GET / HTTP/1.1\r\nHost: p\r\n\r\n');
     assert.equal((await plain.readResponse()).status, 200);
     assert.equal(plain.closed, false);
+  });
+  it('a process reload with another config: an idle TLS connection is closed cleanly, and the next connection gets the new config', async () => {
+    const idle = await tlsClient();
+    assert.equal((await get(idle)).status, 200);
+    const changed = yaml.replace('workers: 2', 'workers: 1');
+    assert.notEqual(changed, yaml);
+    const r = await h.reload(changed);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(process\)/);
+    // Its answer would come from the old config: it is closed at once, cleanly.
+    await idle.waitClosed();
+    assert.equal(idle.error, undefined, 'the idle TLS connection was reset');
+    const fresh = await tlsClient();
+    assert.equal((await get(fresh)).status, 200);
+    // The old generation had nothing left to wait for: it exits, and one worker serves.
+    await waitUntil('one worker left', async () => workerPids(await h.status()).length === 1, 15_000, 100);
+    yaml = changed;
   });
 });
