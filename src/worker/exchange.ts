@@ -377,8 +377,12 @@ export class Exchange extends ExchangeUpstream {
     const up = this.upstream;
     this.upstream = undefined;
     if (up) {
-      if (this.upstreamReusable && this.reqBodyDone) this.fe.pool.put(up);
-      else up.destroy();
+      if (this.upstreamReusable && this.reqBodyDone) {
+        // Paused by a backlogged 1xx whose final response came in the same read: a pooled
+        // connection must read again (the next response, or the server's close).
+        if (this.upstreamPaused) up.socket.resume();
+        this.fe.pool.put(up);
+      } else up.destroy();
     }
     this.upstreamPaused = false;
     this.releaseSlot();

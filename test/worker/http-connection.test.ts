@@ -45,10 +45,14 @@ frontends:
     bind: 127.0.0.1:${await freePort()}
     routes:
       - { path: /retry, backend: flaky }
+      - { path: /hints, backend: hints }
       - { path: /, backend: app }
 backends:
   app:
     servers: [ { name: a, address: ${backend.address} } ]
+  hints:
+    timeouts: { server: 3s }
+    servers: [ { name: h, address: ${backend.address} } ]
   flaky:
     passive: { fall: 0 }
     servers:
@@ -168,5 +172,37 @@ backends:
     assert.equal(runtime.ctx.connections.countByState().tunnel, 1);
     c.send('ping');
     await waitUntil('the tunnel echoes', () => c.unread.toString('latin1').includes('ping'));
+  });
+
+  test('a server connection paused by a backlogged 1xx goes back to the pool reading again', async () => {
+    // Interim responses are forwarded as they come; one whose write finds the client's
+    // output full pauses the server side until the client's 'drain'. When the final,
+    // body-less response is in the same read, the exchange ends at once: the server
+    // connection must not go to the pool paused, or the next request on it never sees
+    // its response (504 after timeouts.server).
+    const hint = 'HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n';
+    backend.handler = (req) => {
+      if (req.target === '/hints/1') {
+        const n = Math.ceil((64 * 1024) / hint.length);
+        req.conn.socket.write(hint.repeat(n) + 'HTTP/1.1 204 No Content\r\n\r\n');
+        return undefined;
+      }
+      return ok(`hello ${req.target}`);
+    };
+    const { c, conn } = await connect();
+    // A client whose output is full: its socket is corked, so what handoff writes queues in
+    // the stream (a real socket's own back-pressure) until the test uncorks it.
+    assert.equal(conn.socket.writableHighWaterMark, 64 * 1024);
+    conn.socket.cork();
+    c.send('GET /hints/1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitUntil('the first exchange is over', () => conn.phase === 'idle' && (conn.phases ?? []).includes('writing'));
+    conn.socket.uncork();
+    let r = await c.readResponse();
+    while (r.status === 103) r = await c.readResponse();
+    assert.equal(r.status, 204);
+    c.send('GET /hints/2 HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r2 = await c.readResponse({ timeoutMs: 10_000 });
+    assert.equal(r2.status, 200, 'the pooled server connection answers the next request');
+    assert.equal(r2.body.toString(), 'hello /hints/2');
   });
 });
