@@ -254,7 +254,9 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
       if (!ex.reqBodyDone) ex.abort('client-abort');
       // Otherwise the request is complete: answer it, then close.
     } else if (this.phase === 'reading' && this.buf !== undefined && this.buf.length > 0) {
-      this.respondWithoutRequest(400, 'incomplete-request'); // half-closed mid-head
+      // Pipelined requests still to answer, or half-closed mid-head (parseNext answers 400).
+      // One that waits for the client to read its responses starts at 'drain'.
+      if (!this.awaitingOutput) this.parseNext();
     } else if (this.phase === 'idle' || this.phase === 'reading') {
       this.close(); // a half-close between requests: nothing more will come
     }
@@ -282,7 +284,10 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     let head: RequestHead;
     try {
       end = this.scanner.scan(buf, 0, buf.length, this.fe.limits, 'request');
-      if (end < 0) return;
+      if (end < 0) {
+        if (this.clientEnded) this.respondWithoutRequest(400, 'incomplete-request'); // half-closed mid-head
+        return;
+      }
       head = parseRequestHead(buf, this.scanner.skipped, end, this.fe.limits);
     } catch (err) {
       const reason = err instanceof HttpParseError ? err.reason : String(err);
@@ -296,7 +301,8 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     // in force now (invariant I8). A frontend the apply removed serves it, then closes.
     const latest = this.fe.latest();
     if (latest) this.fe = latest;
-    const closeAfter = !head.keepAlive || this.clientEnded || this.leaveMode === 'close' || !latest;
+    // A client that half-closed gets its pipelined requests answered: the last one says close.
+    const closeAfter = !head.keepAlive || (this.clientEnded && this.buf === undefined) || this.leaveMode === 'close' || !latest;
     const ex = new Exchange(this, this.fe, head, closeAfter);
     this.exchange = ex;
     ex.start();
@@ -328,12 +334,14 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     // Between requests: hold the newest compiled frontend, not the one this request used,
     // so an idle connection never keeps an old config alive through many live applies.
     this.fe = this.fe.latest() ?? this.fe;
-    if (ex.closeAfter || this.clientEnded) {
+    const pipelined = this.buf !== undefined && this.buf.length > 0;
+    if (ex.closeAfter || (this.clientEnded && !pipelined)) {
       this.close();
       return;
     }
-    if (this.buf !== undefined && this.buf.length > 0) {
-      if (this.leaveMode === 'migrate') {
+    if (pipelined) {
+      // A half-closed client is not migrated: the receiver would never see its end.
+      if (this.leaveMode === 'migrate' && !this.clientEnded) {
         this.transition('idle');
         this.setDeadline('keep-alive', this.fe.config.timeouts.keepAlive);
         this.migrateNow();
@@ -479,7 +487,8 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
   }
 
   private leaveAtIdle() {
-    if (this.leaveMode === 'migrate') this.migrateNow();
+    // A half-closed client is not migrated (the receiver would never see its end).
+    if (this.leaveMode === 'migrate' && !this.clientEnded) this.migrateNow();
     else this.close();
   }
 

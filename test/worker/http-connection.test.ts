@@ -64,7 +64,8 @@ backends:
     const log = createLogger('test', {}, () => {});
     runtime = new WorkerRuntime({ config: loaded.config, generation: 1, log });
     const fe = runtime.ctx.live.frontends.get('web') as HttpFrontend;
-    server = net.createServer((socket) => conns.push(new RecordedConnection(socket, fe)));
+    // As runtime.ts makes its listeners: a client's FIN does not end our side by itself.
+    server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => conns.push(new RecordedConnection(socket, fe)));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as net.AddressInfo).port;
   });
@@ -204,5 +205,30 @@ backends:
     const r2 = await c.readResponse({ timeoutMs: 10_000 });
     assert.equal(r2.status, 200, 'the pooled server connection answers the next request');
     assert.equal(r2.body.toString(), 'hello /hints/2');
+  });
+
+  test('pipelined requests followed by a half-close are all answered, then the connection closes', async () => {
+    backend.handler = (req) => ok(`hello ${req.target}`);
+    const { c, conn } = await connect();
+    // Requests, then FIN in the same breath (`printf ... | nc -N`): the client gave up
+    // nothing, it has no more to send. Every complete request gets its response (I3).
+    c.socket.end('GET /h1 HTTP/1.1\r\nHost: x\r\n\r\nGET /h2 HTTP/1.1\r\nHost: x\r\n\r\nGET /h3 HTTP/1.1\r\nHost: x\r\n\r\n');
+    const bodies: string[] = [];
+    for (let i = 0; i < 3; i++) bodies.push((await c.readResponse()).body.toString());
+    assert.deepEqual(bodies, ['hello /h1', 'hello /h2', 'hello /h3']);
+    await c.waitClosed();
+    await waitUntil('closed', () => conn.phase === 'closed');
+  });
+
+  test('a half-close in the middle of a pipelined head is answered 400 at once', async () => {
+    backend.handler = (req) => ok(`hello ${req.target}`);
+    const { c, conn } = await connect();
+    c.socket.end('GET /i1 HTTP/1.1\r\nHost: x\r\n\r\nGET /i2 HTTP/1.1\r\nHo');
+    const r1 = await c.readResponse();
+    assert.equal(r1.body.toString(), 'hello /i1');
+    const r2 = await c.readResponse({ timeoutMs: 5000 });
+    assert.equal(r2.status, 400);
+    await c.waitClosed();
+    await waitUntil('closed', () => conn.phase === 'closed');
   });
 });
