@@ -263,7 +263,9 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
   };
 
   private readonly onClientClose = () => {
-    if (this.gone || this.phase === 'migrating') return;
+    // Also while migrating: the listeners are removed before the handle is detached, so a
+    // 'close' here is the client gone (a write error) and nothing is left to hand over.
+    if (this.gone) return;
     if (this.exchange) this.exchange.abort('client-abort');
     else this.finish('closed');
   };
@@ -510,8 +512,13 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
     const deadline = Date.now() + 2000;
     const go = () => {
       if (this.phase !== 'migrating') return;
+      if (socket.destroyed) {
+        // The client went away meanwhile ('close' may not have fired yet): no handle to pass.
+        this.finish('closed');
+        return;
+      }
       if (pendingWriteBytes(socket) > 0) {
-        if (Date.now() < deadline && !socket.destroyed) {
+        if (Date.now() < deadline) {
           setTimeout(go, 1);
           return;
         }

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/observe/logger.js';
 import type { HttpConnectionPhase } from '../../src/worker/http-connection.js';
 import { HTTP_CONNECTION_TRANSITIONS, HttpConnection } from '../../src/worker/http-connection.js';
 import type { HttpFrontend } from '../../src/worker/http-frontend.js';
+import { Migrator } from '../../src/worker/migrate.js';
 import { WorkerRuntime } from '../../src/worker/runtime.js';
 import { ok, type RawBackend, startRawBackend } from '../e2e/support/raw-backend.js';
 import { RawClient } from '../e2e/support/raw-client.js';
@@ -230,5 +231,38 @@ backends:
     assert.equal(r2.status, 400);
     await c.waitClosed();
     await waitUntil('closed', () => conn.phase === 'closed');
+  });
+
+  test('a client gone while its idle connection waits to migrate: the connection ends, nothing is handed over', async () => {
+    backend.handler = (req) => ok(`hello ${req.target}`);
+    const sent: unknown[] = [];
+    const ctx = runtime.ctx as { migrator: Migrator | undefined };
+    ctx.migrator = new Migrator((message, _handle, done) => {
+      sent.push(message);
+      done(null);
+    }, process.pid);
+    try {
+      const { c, conn } = await connect();
+      // The client has not read its last response yet (held in the stream: corked), so
+      // the migration waits for it to flush before it passes the socket on.
+      conn.socket.cork();
+      c.send('GET /m1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitUntil(
+        'the response is queued and the connection idle',
+        () => conn.phase === 'idle' && (conn.phases ?? []).includes('writing'),
+      );
+      assert.ok(conn.socket.writableLength > 0);
+      conn.leave('migrate', false);
+      assert.equal(conn.phase, 'migrating');
+      // Meanwhile the client resets: Node destroys the socket on the write error.
+      conn.socket.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      await waitUntil('the connection is closed', () => conn.phase === 'closed');
+      await new Promise((r) => setTimeout(r, 20)); // past the migration's next poll
+      assert.equal(conn.phase, 'closed');
+      assert.deepEqual(sent, [], 'no dead socket is handed to the master');
+      assert.ok(!(runtime.ctx.connections as unknown as { live: Set<unknown> }).live.has(conn), 'unregistered');
+    } finally {
+      ctx.migrator = undefined;
+    }
   });
 });
