@@ -152,6 +152,9 @@ export class HttpConnection implements ClientConnection, ExchangeHost {
   }
 
   onDeadline(): void {
+    // A migration waiting for the last response to flush (at most 2 s) is not interrupted:
+    // the deadline stays due and applies if the connection stays here (migrateNow).
+    if (this.phase === 'migrating') return;
     this.deadline = 0;
     switch (this.deadlineKind) {
       case 'keep-alive':

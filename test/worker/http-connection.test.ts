@@ -9,6 +9,7 @@ import { loadConfigText } from '../../src/config/load.js';
 import { HandoffError } from '../../src/lib/errors.js';
 import { createLogger } from '../../src/observe/logger.js';
 import type { HttpConnectionPhase } from '../../src/worker/http-connection.js';
+import { TICK_MS } from '../../src/worker/deadlines.js';
 import { HTTP_CONNECTION_TRANSITIONS, HttpConnection } from '../../src/worker/http-connection.js';
 import type { HttpFrontend } from '../../src/worker/http-frontend.js';
 import { Migrator } from '../../src/worker/migrate.js';
@@ -186,7 +187,7 @@ backends:
     backend.handler = (req) => {
       if (req.target === '/hints/1') {
         const n = Math.ceil((64 * 1024) / hint.length);
-        req.conn.socket.write(hint.repeat(n) + 'HTTP/1.1 204 No Content\r\n\r\n');
+        req.conn.socket.write(`${hint.repeat(n)}HTTP/1.1 204 No Content\r\n\r\n`);
         return undefined;
       }
       return ok(`hello ${req.target}`);
@@ -261,6 +262,39 @@ backends:
       assert.equal(conn.phase, 'closed');
       assert.deepEqual(sent, [], 'no dead socket is handed to the master');
       assert.ok(!(runtime.ctx.connections as unknown as { live: Set<unknown> }).live.has(conn), 'unregistered');
+    } finally {
+      ctx.migrator = undefined;
+    }
+  });
+
+  test('the keep-alive deadline passing while an idle connection waits to migrate is no illegal transition', async () => {
+    backend.handler = (req) => ok(`hello ${req.target}`);
+    const ctx = runtime.ctx as { migrator: Migrator | undefined };
+    const sent: unknown[] = [];
+    ctx.migrator = new Migrator((message, _handle, done) => {
+      sent.push(message);
+      done(null);
+    }, process.pid);
+    try {
+      const { c, conn } = await connect();
+      conn.socket.cork(); // the client has not read its last response: the migration waits
+      c.send('GET /k1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitUntil(
+        'the response is queued and the connection idle',
+        () => conn.phase === 'idle' && (conn.phases ?? []).includes('writing'),
+      );
+      conn.leave('migrate', false);
+      assert.equal(conn.phase, 'migrating');
+      // The keep-alive wait it had left runs out during the migration's wait (up to 2 s).
+      conn.setDeadline('keep-alive', 0);
+      const sweeper = (runtime.ctx.live.frontends.get('web') as HttpFrontend).sweeper;
+      const due = conn.deadline;
+      await waitUntil('a sweep has passed the deadline', () => sweeper.now >= due + 2 * TICK_MS);
+      // The client reads after all: the migration goes on, or the connection closes; either way it ends.
+      conn.socket.uncork();
+      await waitUntil('the connection is over here', () => conn.phase === 'closed');
+      const r = await c.readResponse();
+      assert.equal(r.body.toString(), 'hello /k1');
     } finally {
       ctx.migrator = undefined;
     }
