@@ -70,7 +70,11 @@ export class Exchange extends ExchangeUpstream {
       this.reqRemaining = head.contentLength;
       this.reqBodyDone = false;
     }
-    conn.setDeadline('client', this.fe.config.timeouts.client);
+    // The client's inactivity bounds only what it still owes (its body). A complete request
+    // waiting for a slot or a connection is bounded by timeouts.queue and connect, and gets
+    // the 503 page (I7), not a reset at timeouts.client; the server deadline starts once sent.
+    if (this.reqBodyDone) conn.deadline = 0;
+    else conn.setDeadline('client', this.fe.config.timeouts.client);
     // Body bytes that came with the head.
     if (!this.reqBodyDone) {
       const rest = conn.takeInput();
@@ -129,7 +133,10 @@ export class Exchange extends ExchangeUpstream {
     this.bytesIn += n;
     if (n > 0) this.sendBody(n === chunk.length ? chunk : chunk.subarray(offset, offset + n));
     if (offset + n < chunk.length) conn.bufferNext(chunk.subarray(offset + n));
-    if (this.reqBodyDone && conn.deadlineKind === 'client' && this.upstream) conn.setDeadline('server', this.serverTimeout());
+    if (this.reqBodyDone && conn.deadlineKind === 'client') {
+      if (this.upstream) conn.setDeadline('server', this.serverTimeout());
+      else conn.deadline = 0; // still waiting for a server: see start()
+    }
   }
 
   private badRequestBody(err: unknown) {

@@ -49,7 +49,14 @@ frontends:
       - { path: /retry, backend: flaky }
       - { path: /hints, backend: hints }
       - { path: /, backend: app }
+  q:
+    bind: 127.0.0.1:${await freePort()}
+    timeouts: { client: 1s }
+    default_backend: held
 backends:
+  held:
+    timeouts: { queue: 3s }
+    servers: [ { name: one, address: ${backend.address}, maxconn: 1 } ]
   app:
     servers: [ { name: a, address: ${backend.address} } ]
   hints:
@@ -297,6 +304,31 @@ backends:
       assert.equal(r.body.toString(), 'hello /k1');
     } finally {
       ctx.migrator = undefined;
+    }
+  });
+
+  test('a complete request waiting in the queue gets the 503 at timeouts.queue, not a reset at timeouts.client', async () => {
+    // The client sent all it had to: waiting for a slot is not client inactivity (I7: past
+    // timeouts.queue the 503 page, never a reset).
+    let release: (() => void) | undefined;
+    backend.handler = (req) => (req.target === '/hold' ? new Promise((r) => (release = () => r(ok('held')))) : ok(`hello ${req.target}`));
+    const q = runtime.ctx.live.frontends.get('q') as HttpFrontend;
+    const qServer = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => new HttpConnection(socket, q));
+    await new Promise<void>((r) => qServer.listen(0, '127.0.0.1', r));
+    const qPort = (qServer.address() as net.AddressInfo).port;
+    const holder = await RawClient.connect(qPort);
+    const waiter = await RawClient.connect(qPort);
+    clients.push(holder, waiter);
+    try {
+      holder.send('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitUntil('the slot is held', () => release !== undefined);
+      waiter.send('GET /queued HTTP/1.1\r\nHost: x\r\n\r\n');
+      const r = await waiter.readResponse({ timeoutMs: 10_000 });
+      assert.equal(r.status, 503);
+      release!();
+      assert.equal((await holder.readResponse()).body.toString(), 'held');
+    } finally {
+      await new Promise((r) => qServer.close(r));
     }
   });
 });
