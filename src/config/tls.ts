@@ -4,16 +4,19 @@
 // one that expires within EXPIRY_WARNING_DAYS warned about, a key file that group or others
 // can read warned about. The result goes into the model (tls-types.ts); the bytes also go
 // into the config hash, so a certificate changed on disk makes `handoff reload` apply it.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CertificateProblem, inspectPair, readCertificate, type CertificateFacts } from '../tls/certificate.js';
 import { keyPermissionWarning } from '../tls/key-permissions.js';
 import { ticketKeysFor } from '../tls/ticket-keys.js';
 import type { PathSegment } from './issue.js';
+import { FileReadProblem, readRegularFile } from './read-regular-file.js';
 import type { Reporter } from './semantic-checks.js';
 import type { ClientCertMode, FrontendTls, TlsCertificate, TlsVersion } from './tls-types.js';
 
 export const EXPIRY_WARNING_DAYS = 14;
+/** Largest certificate (with its chain), key or client CA file read: a real one is a few KiB, a CA bundle ~200 KiB. */
+export const TLS_FILE_MAX_BYTES = 4 * 1024 * 1024;
 const DAY_MS = 86_400_000;
 
 type Rec = Record<string, unknown>;
@@ -160,8 +163,12 @@ async function readOrReport(
   fail: (path: PathSegment[], target: 'value', message: string) => void,
 ): Promise<Buffer | undefined> {
   try {
-    return await readFile(file);
+    return await readRegularFile(file, TLS_FILE_MAX_BYTES);
   } catch (err) {
+    if (err instanceof FileReadProblem) {
+      fail(path, 'value', `cannot read the ${what} ${file}: it ${err.message}`);
+      return undefined;
+    }
     const code = (err as { code?: string }).code;
     fail(path, 'value', `cannot read the ${what} ${file}: ${code ?? (err as Error).message}`);
     return undefined;
