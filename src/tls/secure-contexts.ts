@@ -4,7 +4,7 @@
 // with. Compiled at a live apply's prepare (a failure aborts the apply everywhere, I5); a
 // context whose material did not change is taken over from the frontend in force, so an
 // apply that does not touch certificates costs nothing here.
-import { createHash } from 'node:crypto';
+import { constants, createHash } from 'node:crypto';
 import tls from 'node:tls';
 import type { FrontendTls, TlsCertificate } from '../config/tls-types.js';
 import { CertificateSelector } from './sni-match.js';
@@ -32,6 +32,11 @@ export function compileTls(config: FrontendTls, previous: CompiledTls | undefine
           key: cert.keyPem,
           minVersion: config.minVersion,
           ticketKeys: Buffer.from(config.ticketKeys, 'base64'),
+          // TLS 1.2 renegotiation asked by a client is refused (as nginx and HAProxy do): each
+          // one costs a key exchange and a signature, so a client looping on it floods the
+          // CPU. Node's own limit (tls.CLIENT_RENEG_LIMIT) is enforced only for the sockets
+          // of a tls.Server, not for the TLSSockets tls-accept.ts wraps.
+          secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
           ...(config.clientCa ? { ca: config.clientCa.pem } : {}),
         });
       } catch (err) {
