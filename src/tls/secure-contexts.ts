@@ -37,6 +37,11 @@ export function compileTls(config: FrontendTls, previous: CompiledTls | undefine
           // CPU. Node's own limit (tls.CLIENT_RENEG_LIMIT) is enforced only for the sockets
           // of a tls.Server, not for the TLSSockets tls-accept.ts wraps.
           secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+          // Which sessions may resume here. With client certificates OpenSSL needs one, or a
+          // client that resumes is refused with internal_error (tls.Server sets one itself;
+          // these contexts are not a tls.Server's). Derived from the client CA and mode, so a
+          // session verified against another client_ca is not resumed: a full handshake is.
+          sessionIdContext: sessionIdContext(config),
           ...(config.clientCa ? { ca: config.clientCa.pem } : {}),
         });
       } catch (err) {
@@ -62,6 +67,17 @@ export function compileTls(config: FrontendTls, previous: CompiledTls | undefine
   return { config, selector, contexts, socketOptions };
 }
 
+/** 32 hex characters (OpenSSL takes at most 32 bytes). */
+function sessionIdContext(config: FrontendTls): string {
+  return createHash('sha256')
+    .update('handoff frontend tls\0')
+    .update(config.clientCert)
+    .update('\0')
+    .update(config.clientCa?.pem ?? '')
+    .digest('hex')
+    .slice(0, 32);
+}
+
 function materialKey(config: FrontendTls, cert: TlsCertificate): string {
   return createHash('sha256')
     .update(cert.certPem)
@@ -71,6 +87,8 @@ function materialKey(config: FrontendTls, cert: TlsCertificate): string {
     .update(config.minVersion)
     .update('\0')
     .update(config.clientCa?.pem ?? '')
+    .update('\0')
+    .update(config.clientCert)
     .update('\0')
     .update(config.ticketKeys)
     .digest('hex');
