@@ -11,6 +11,9 @@ import { open } from 'node:fs/promises';
 
 const CHUNK = 64 * 1024;
 
+/** Largest certificate (with its chain), key or CA file read: a real one is a few KiB, a CA bundle ~200 KiB. */
+export const TLS_FILE_MAX_BYTES = 4 * 1024 * 1024;
+
 export class FileReadProblem extends Error {}
 
 /** The bytes of `file`; throws FileReadProblem (a short reason, no path) or Node's error (with its code). */

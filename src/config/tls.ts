@@ -8,15 +8,14 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CertificateProblem, inspectPair, readCertificate, type CertificateFacts } from '../tls/certificate.js';
 import { keyPermissionWarning } from '../tls/key-permissions.js';
+import { compileTls, TlsCompileError } from '../tls/secure-contexts.js';
 import { ticketKeysFor } from '../tls/ticket-keys.js';
 import type { PathSegment } from './issue.js';
-import { FileReadProblem, readRegularFile } from './read-regular-file.js';
+import { FileReadProblem, readRegularFile, TLS_FILE_MAX_BYTES } from './read-regular-file.js';
 import type { Reporter } from './semantic-checks.js';
 import type { ClientCertMode, FrontendTls, TlsCertificate, TlsVersion } from './tls-types.js';
 
 export const EXPIRY_WARNING_DAYS = 14;
-/** Largest certificate (with its chain), key or client CA file read: a real one is a few KiB, a CA bundle ~200 KiB. */
-export const TLS_FILE_MAX_BYTES = 4 * 1024 * 1024;
 const DAY_MS = 86_400_000;
 
 type Rec = Record<string, unknown>;
@@ -86,6 +85,7 @@ async function loadOne(
   }
 
   const certificates: TlsCertificate[] = [];
+  const certificatePaths: PathSegment[][] = [];
   for (const p of pairs) {
     const certBytes = await readOrReport(p.cert, 'certificate', p.certPath, fail);
     const keyBytes = await readOrReport(p.key, 'private key', p.keyPath, fail);
@@ -118,6 +118,7 @@ async function loadOne(
       report.warning(p.certPath, 'value', `the certificate ${p.cert} is not valid before ${new Date(facts.notBefore).toISOString()}`);
     const perms = await keyPermissionWarning(p.key);
     if (perms) report.warning(p.keyPath, 'value', perms);
+    certificatePaths.push(p.certPath);
     certificates.push({
       certFile: p.cert,
       keyFile: p.key,
@@ -153,7 +154,24 @@ async function loadOne(
   } else if ('client_ca' in tls) clientCert = 'required';
 
   if (!ok || certificates.length === 0) return undefined;
-  return { certificates, minVersion, clientCert, ...(clientCa ? { clientCa } : {}), ticketKeys: ticketKeysFor(frontend) };
+  const model: FrontendTls = {
+    certificates,
+    minVersion,
+    clientCert,
+    ...(clientCa ? { clientCa } : {}),
+    ticketKeys: ticketKeysFor(frontend),
+  };
+  // What the workers will build, built here once: OpenSSL refuses more than the checks above
+  // see (a corrupt certificate further down the chain, a key type it cannot use), and a
+  // refusal in the workers would fail the reload without a position.
+  try {
+    compileTls(model, undefined);
+  } catch (err) {
+    if (!(err instanceof TlsCompileError)) throw err;
+    fail(certificatePaths[err.certificate] ?? at, 'value', err.message);
+    return undefined;
+  }
+  return model;
 }
 
 async function readOrReport(

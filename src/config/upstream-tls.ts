@@ -15,8 +15,7 @@ import net from 'node:net';
 import { resolve } from 'node:path';
 import type { RawUpstreamTls } from './file-types.js';
 import type { PathSegment } from './issue.js';
-import { readRegularFile } from './read-regular-file.js';
-import { TLS_FILE_MAX_BYTES } from './tls.js';
+import { readRegularFile, TLS_FILE_MAX_BYTES } from './read-regular-file.js';
 import type { Target } from './yaml-source.js';
 import type { Server, UpstreamTls } from './types.js';
 

@@ -18,6 +18,17 @@ export interface CompiledTls {
   readonly socketOptions: tls.TLSSocketOptions;
 }
 
+/** A certificate OpenSSL refuses (the master compiles at load too, so a reload fails with file:line:col). */
+export class TlsCompileError extends Error {
+  constructor(
+    message: string,
+    /** Index in config.certificates. */
+    readonly certificate: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Build the contexts for `config`; `previous`: the same frontend's compiled TLS in force, if any. */
 export function compileTls(config: FrontendTls, previous: CompiledTls | undefined): CompiledTls {
   const contexts = new Map<string, tls.SecureContext>();
@@ -46,7 +57,10 @@ export function compileTls(config: FrontendTls, previous: CompiledTls | undefine
         });
       } catch (err) {
         // Never the key: only which certificate and Node's code.
-        throw new Error(`cannot use the certificate ${cert.certFile}: ${(err as { code?: string }).code ?? 'invalid'}`);
+        throw new TlsCompileError(
+          `cannot use the certificate ${cert.certFile}: ${(err as { code?: string }).code ?? 'invalid'}`,
+          config.certificates.indexOf(cert),
+        );
       }
     }
     contexts.set(key, ctx);

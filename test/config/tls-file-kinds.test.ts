@@ -1,13 +1,14 @@
 // Files named by `tls:` (and a backend's `tls.ca`) that are not what they should be: a named
 // pipe, a folder, a file far too large. A reload reads them in the master, so each must be a
 // clear error at file:line:col at once: a FIFO must not block the load (open(2) on a FIFO
-// waits for a writer), a 5 MiB "certificate" must not be read whole and sent to every worker.
+// waits for a writer), a 5 MiB "certificate" must not be read whole and sent to every worker,
+// and a file OpenSSL refuses must be refused here, not by the workers at apply time.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, copyFileSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TLS_FILE_MAX_BYTES } from '../../src/config/tls.js';
+import { TLS_FILE_MAX_BYTES } from '../../src/config/read-regular-file.js';
 import { makeTestPki, type Leaf, type TestPki } from '../helpers/tls-pki.js';
 import { errorsOf, loadLines, removeTempConfigs } from './temp-config.js';
 
@@ -118,6 +119,14 @@ describe('tls files that are not regular files of a sane size', { timeout: 30_00
       e[0]!,
       /^7:\d+ frontends\.web\.tls\.certificates\[0\]\.cert: cannot read the certificate .*big\.pem: it is \d+ bytes, more than the 4194304 accepted$/,
     );
+  });
+
+  test('a chain with a corrupt certificate after the leaf: an error at load, not a reload failing in the workers', async () => {
+    const chain = join(pki.dir, 'bad-chain.pem');
+    writeFileSync(chain, `${leaf.cert}\n-----BEGIN CERTIFICATE-----\nMIIBzzCCAXWgAwIBAgIUZm9vYmFy\n-----END CERTIFICATE-----\n`);
+    const e = await errors([...frontend(chain, leaf.keyFile), ...APP]);
+    assert.equal(e.length, 1, e.join('\n'));
+    assert.match(e[0]!, /^7:\d+ frontends\.web\.tls\.certificates\[0\]\.cert: cannot use the certificate .*bad-chain\.pem: ERR_OSSL_/);
   });
 
   test('the same certificate at a normal size still loads', async () => {
