@@ -5,6 +5,8 @@
 //   and was silently not enforced on the sockets handoff wraps itself.
 // - A client that sends part of a TLS record then half-closes: nothing more can come, so the
 //   connection is closed at once, not held (and counted against maxconn) until http-request.
+// - Handshakes that stall after the server's first flight count against maxconn until
+//   http-request ends them, and free their slot then.
 // The http-request timeout is set long (60 s) so a close that only the timer would cause
 // makes the test time out instead of passing.
 import { after, before, describe, it } from 'node:test';
@@ -26,6 +28,7 @@ describe('tls termination: hostile clients', () => {
   let h: RunningHandoff;
   let tlsPort: number;
   let statsPort: number;
+  let tightPort: number;
 
   before(async () => {
     ca = makeCa();
@@ -33,8 +36,8 @@ describe('tls termination: hostile clients', () => {
     caText = readFileSync(ca.caCert, 'utf8');
     const echo = await startEcho('e1');
     const started = await startProxy(
-      2,
-      ([port, stats]) => `
+      3,
+      ([port, stats, tight]) => `
 workers: 1
 log: { access: off }
 stats: { bind: "127.0.0.1:${stats}" }
@@ -46,13 +49,21 @@ frontends:
       certificates:
         - { cert: ${cert.cert}, key: ${cert.key} }
     default_backend: app
+  tight:
+    bind: 127.0.0.1:${tight}
+    maxconn: 2
+    timeouts: { http-request: 1s }
+    tls:
+      certificates:
+        - { cert: ${cert.cert}, key: ${cert.key} }
+    default_backend: app
 backends:
   app:
     servers: [ { name: e1, address: ${echo.address} } ]
 `,
     );
     h = started.h;
-    [tlsPort, statsPort] = started.ports as [number, number];
+    [tlsPort, statsPort, tightPort] = started.ports as [number, number, number];
     assert.ok(h);
   });
   after(async () => {
@@ -125,6 +136,38 @@ backends:
     await new Promise((r) => s.once('close', r));
     const text = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text();
     assert.match(text, /handoff_tls_handshakes_total\{frontend="web",outcome="closed"\} [1-9]/);
+  });
+
+  it('handshakes that stall after the ServerHello hold maxconn until http-request ends them, then free it', {
+    timeout: 20_000,
+  }, async () => {
+    const hello = await captureClientHello();
+    const events: string[] = [];
+    const answered: Promise<unknown>[] = [];
+    const stalled = [0, 1].map((i) => {
+      const s = net.connect({ port: tightPort, host: '127.0.0.1' }, () => s.write(hello));
+      s.on('error', () => {});
+      answered.push(new Promise((r) => s.once('data', r))); // the server's flight, never answered
+      s.on('data', () => {});
+      return new Promise<void>((r) =>
+        s.once('close', () => {
+          events.push(`stalled ${i} closed`);
+          r();
+        }),
+      );
+    });
+    // Both stalled handshakes hold their slot once the server has answered them.
+    await Promise.all(answered);
+    const third = new Promise<void>((resolve, reject) => {
+      const s = tls.connect({ port: tightPort, host: '127.0.0.1', servername: 'a.test', ca: [caText] }, () => {
+        events.push('third secure');
+        s.destroy();
+        resolve();
+      });
+      s.once('error', reject);
+    });
+    await Promise.all([...stalled, third]);
+    assert.ok(events.indexOf('third secure') > events.findIndex((e) => e.startsWith('stalled')), events.join(', '));
   });
 });
 
