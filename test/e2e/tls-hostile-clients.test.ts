@@ -85,8 +85,14 @@ backends:
     // (ERR_SSL_NO_RENEGOTIATION), not through renegotiate's callback.
     let ended: Error | undefined;
     const gone = new Promise<Error>((resolve) => {
-      s.once('error', (e) => resolve((ended = e)));
-      s.once('close', () => resolve((ended ??= new Error('closed'))));
+      s.once('error', (e) => {
+        ended = e;
+        resolve(e);
+      });
+      s.once('close', () => {
+        ended ??= new Error('closed');
+        resolve(ended);
+      });
     });
     const results: (Error | null)[] = [];
     for (let i = 0; i < 5 && !ended; i++) {
