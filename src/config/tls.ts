@@ -4,12 +4,14 @@
 // one that expires within EXPIRY_WARNING_DAYS warned about, a key file that group or others
 // can read warned about. The result goes into the model (tls-types.ts); the bytes also go
 // into the config hash, so a certificate changed on disk makes `handoff reload` apply it.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CertificateProblem, inspectPair, readCertificate, type CertificateFacts } from '../tls/certificate.js';
 import { keyPermissionWarning } from '../tls/key-permissions.js';
+import { compileTls, TlsCompileError } from '../tls/secure-contexts.js';
 import { ticketKeysFor } from '../tls/ticket-keys.js';
 import type { PathSegment } from './issue.js';
+import { FileReadProblem, readRegularFile, TLS_FILE_MAX_BYTES } from './read-regular-file.js';
 import type { Reporter } from './semantic-checks.js';
 import type { ClientCertMode, FrontendTls, TlsCertificate, TlsVersion } from './tls-types.js';
 
@@ -83,6 +85,7 @@ async function loadOne(
   }
 
   const certificates: TlsCertificate[] = [];
+  const certificatePaths: PathSegment[][] = [];
   for (const p of pairs) {
     const certBytes = await readOrReport(p.cert, 'certificate', p.certPath, fail);
     const keyBytes = await readOrReport(p.key, 'private key', p.keyPath, fail);
@@ -115,6 +118,7 @@ async function loadOne(
       report.warning(p.certPath, 'value', `the certificate ${p.cert} is not valid before ${new Date(facts.notBefore).toISOString()}`);
     const perms = await keyPermissionWarning(p.key);
     if (perms) report.warning(p.keyPath, 'value', perms);
+    certificatePaths.push(p.certPath);
     certificates.push({
       certFile: p.cert,
       keyFile: p.key,
@@ -150,7 +154,24 @@ async function loadOne(
   } else if ('client_ca' in tls) clientCert = 'required';
 
   if (!ok || certificates.length === 0) return undefined;
-  return { certificates, minVersion, clientCert, ...(clientCa ? { clientCa } : {}), ticketKeys: ticketKeysFor(frontend) };
+  const model: FrontendTls = {
+    certificates,
+    minVersion,
+    clientCert,
+    ...(clientCa ? { clientCa } : {}),
+    ticketKeys: ticketKeysFor(frontend),
+  };
+  // What the workers will build, built here once: OpenSSL refuses more than the checks above
+  // see (a corrupt certificate further down the chain, a key type it cannot use), and a
+  // refusal in the workers would fail the reload without a position.
+  try {
+    compileTls(model, undefined);
+  } catch (err) {
+    if (!(err instanceof TlsCompileError)) throw err;
+    fail(certificatePaths[err.certificate] ?? at, 'value', err.message);
+    return undefined;
+  }
+  return model;
 }
 
 async function readOrReport(
@@ -160,8 +181,12 @@ async function readOrReport(
   fail: (path: PathSegment[], target: 'value', message: string) => void,
 ): Promise<Buffer | undefined> {
   try {
-    return await readFile(file);
+    return await readRegularFile(file, TLS_FILE_MAX_BYTES);
   } catch (err) {
+    if (err instanceof FileReadProblem) {
+      fail(path, 'value', `cannot read the ${what} ${file}: it ${err.message}`);
+      return undefined;
+    }
     const code = (err as { code?: string }).code;
     fail(path, 'value', `cannot read the ${what} ${file}: ${code ?? (err as Error).message}`);
     return undefined;

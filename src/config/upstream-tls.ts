@@ -11,11 +11,11 @@
 // certificate, is a config error at its position, so a bad CA never reaches a worker. Their
 // bytes join the referenced files (the config hash: an edited CA is a reload with a change).
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { resolve } from 'node:path';
 import type { RawUpstreamTls } from './file-types.js';
 import type { PathSegment } from './issue.js';
+import { readRegularFile, TLS_FILE_MAX_BYTES } from './read-regular-file.js';
 import type { Target } from './yaml-source.js';
 import type { Server, UpstreamTls } from './types.js';
 
@@ -114,7 +114,7 @@ export async function checkUpstreamTls(frontends: Rec, backends: Rec, baseDir: s
 async function readCa(abs: string, contents: Map<string, Buffer>): Promise<string | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(abs);
+    bytes = await readRegularFile(abs, TLS_FILE_MAX_BYTES);
   } catch (err) {
     return `cannot read ${abs}: ${(err as Error).message}`;
   }

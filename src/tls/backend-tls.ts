@@ -15,7 +15,7 @@
 // - Every TLS socket is tagged with the settings it was made with: the keep-alive pool reuses
 //   a connection only for a server whose settings are still the same (never plain for TLS or
 //   the reverse, never a connection verified against another CA or name).
-import { createHash } from 'node:crypto';
+import { constants, createHash } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Server, SocketAddress, UpstreamTls } from '../config/types.js';
@@ -49,7 +49,9 @@ export function sameTransport(socket: net.Socket, server: Server): boolean {
 export function upstreamTlsOptions(address: SocketAddress, t: UpstreamTls): tls.ConnectionOptions {
   let secureContext = contexts.get(t);
   if (!secureContext) {
-    secureContext = tls.createSecureContext(t.ca ? { ca: t.ca.pem } : {});
+    // A server's renegotiation is refused: the certificate is verified once, after the first
+    // handshake, and a renegotiation could bring one nothing checks (and costs a key exchange).
+    secureContext = tls.createSecureContext({ secureOptions: constants.SSL_OP_NO_RENEGOTIATION, ...(t.ca ? { ca: t.ca.pem } : {}) });
     contexts.set(t, secureContext);
   }
   const session = sessions.get(sessionKey(address, t));

@@ -4,7 +4,7 @@
 // with. Compiled at a live apply's prepare (a failure aborts the apply everywhere, I5); a
 // context whose material did not change is taken over from the frontend in force, so an
 // apply that does not touch certificates costs nothing here.
-import { createHash } from 'node:crypto';
+import { constants, createHash } from 'node:crypto';
 import tls from 'node:tls';
 import type { FrontendTls, TlsCertificate } from '../config/tls-types.js';
 import { CertificateSelector } from './sni-match.js';
@@ -16,6 +16,17 @@ export interface CompiledTls {
   readonly contexts: ReadonlyMap<string, tls.SecureContext>;
   /** Options for `new tls.TLSSocket(socket, ...)`. */
   readonly socketOptions: tls.TLSSocketOptions;
+}
+
+/** A certificate OpenSSL refuses (the master compiles at load too, so a reload fails with file:line:col). */
+export class TlsCompileError extends Error {
+  constructor(
+    message: string,
+    /** Index in config.certificates. */
+    readonly certificate: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Build the contexts for `config`; `previous`: the same frontend's compiled TLS in force, if any. */
@@ -32,11 +43,24 @@ export function compileTls(config: FrontendTls, previous: CompiledTls | undefine
           key: cert.keyPem,
           minVersion: config.minVersion,
           ticketKeys: Buffer.from(config.ticketKeys, 'base64'),
+          // TLS 1.2 renegotiation asked by a client is refused (as nginx and HAProxy do): each
+          // one costs a key exchange and a signature, so a client looping on it floods the
+          // CPU. Node's own limit (tls.CLIENT_RENEG_LIMIT) is enforced only for the sockets
+          // of a tls.Server, not for the TLSSockets tls-accept.ts wraps.
+          secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+          // Which sessions may resume here. With client certificates OpenSSL needs one, or a
+          // client that resumes is refused with internal_error (tls.Server sets one itself;
+          // these contexts are not a tls.Server's). Derived from the client CA and mode, so a
+          // session verified against another client_ca is not resumed: a full handshake is.
+          sessionIdContext: sessionIdContext(config),
           ...(config.clientCa ? { ca: config.clientCa.pem } : {}),
         });
       } catch (err) {
         // Never the key: only which certificate and Node's code.
-        throw new Error(`cannot use the certificate ${cert.certFile}: ${(err as { code?: string }).code ?? 'invalid'}`);
+        throw new TlsCompileError(
+          `cannot use the certificate ${cert.certFile}: ${(err as { code?: string }).code ?? 'invalid'}`,
+          config.certificates.indexOf(cert),
+        );
       }
     }
     contexts.set(key, ctx);
@@ -57,6 +81,17 @@ export function compileTls(config: FrontendTls, previous: CompiledTls | undefine
   return { config, selector, contexts, socketOptions };
 }
 
+/** 32 hex characters (OpenSSL takes at most 32 bytes). */
+function sessionIdContext(config: FrontendTls): string {
+  return createHash('sha256')
+    .update('handoff frontend tls\0')
+    .update(config.clientCert)
+    .update('\0')
+    .update(config.clientCa?.pem ?? '')
+    .digest('hex')
+    .slice(0, 32);
+}
+
 function materialKey(config: FrontendTls, cert: TlsCertificate): string {
   return createHash('sha256')
     .update(cert.certPem)
@@ -66,6 +101,8 @@ function materialKey(config: FrontendTls, cert: TlsCertificate): string {
     .update(config.minVersion)
     .update('\0')
     .update(config.clientCa?.pem ?? '')
+    .update('\0')
+    .update(config.clientCert)
     .update('\0')
     .update(config.ticketKeys)
     .digest('hex');

@@ -83,6 +83,14 @@ export class TlsHandshake implements ClientConnection {
     this.tlsSocket = socket;
     socket.on('error', this.onTlsError);
     socket.once('secure', this.onSecure);
+    // The client half-closed mid-handshake (part of a record, or its flight sent and then
+    // FIN): no more bytes can complete it. allowHalfOpen keeps such a socket open, so
+    // without this it would hold its place (and maxconn) until http-request.
+    socket.once('end', this.onHandshakeEnd);
+  };
+
+  private readonly onHandshakeEnd = () => {
+    if (this.phase === 'handshaking') this.fail('closed', 'half-closed during the handshake');
   };
 
   private readonly onSecure = () => {
@@ -105,6 +113,7 @@ export class TlsHandshake implements ClientConnection {
     this.phase = 'done';
     clearTimeout(this.timer);
     socket.off('error', this.onTlsError);
+    socket.off('end', this.onHandshakeEnd);
     this.raw.off('close', this.onRawClose);
     this.host.outcome('ok', this.client);
     // The HttpConnection registers itself before this handshake leaves the registry, so the
