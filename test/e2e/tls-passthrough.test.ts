@@ -85,6 +85,32 @@ function rawUntilClosed(port: number, send: (s: net.Socket) => void, timeoutMs =
   });
 }
 
+/**
+ * A relay on a kernel port in front of `target`: the client's first flight goes through
+ * `sendFirst` (to cut or hold it), everything after it is piped both ways. Closed after the test file.
+ */
+async function relayFirstFlight(target: number, sendFirst: (chunk: Buffer, up: net.Socket) => Promise<void>): Promise<number> {
+  const relay = net.createServer((inbound) => {
+    const up = net.connect({ port: target, host: '127.0.0.1' });
+    let first = true;
+    inbound.on('data', async (chunk: Buffer) => {
+      if (!first) return void up.write(chunk);
+      first = false;
+      inbound.pause();
+      await sendFirst(chunk, up);
+      inbound.resume();
+    });
+    up.on('data', (d) => inbound.write(d));
+    up.on('close', () => inbound.destroy());
+    inbound.on('close', () => up.destroy());
+    up.on('error', () => {});
+    inbound.on('error', () => {});
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  after(() => relay.close());
+  return (relay.address() as net.AddressInfo).port;
+}
+
 describe('TLS passthrough by SNI', () => {
   let pki: TestPki;
   let a: TlsServer;
@@ -166,28 +192,12 @@ backends:
 
   it('a ClientHello in many tiny TCP segments and records, slowly, still routes', async () => {
     // A relay in front of handoff cuts the client's first flight into 7-byte writes.
-    const relay = net.createServer((inbound) => {
-      const up = net.connect({ port, host: '127.0.0.1' });
-      let first = true;
-      inbound.on('data', async (chunk: Buffer) => {
-        if (!first) return void up.write(chunk);
-        first = false;
-        inbound.pause();
-        for (let i = 0; i < chunk.length; i += 7) {
-          up.write(chunk.subarray(i, i + 7));
-          await new Promise((r) => setTimeout(r, 2));
-        }
-        inbound.resume();
-      });
-      up.on('data', (d) => inbound.write(d));
-      up.on('close', () => inbound.destroy());
-      inbound.on('close', () => up.destroy());
-      up.on('error', () => {});
-      inbound.on('error', () => {});
+    const relayPort = await relayFirstFlight(port, async (chunk, up) => {
+      for (let i = 0; i < chunk.length; i += 7) {
+        up.write(chunk.subarray(i, i + 7));
+        await new Promise((r) => setTimeout(r, 2));
+      }
     });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-    after(() => relay.close());
-    const relayPort = (relay.address() as net.AddressInfo).port;
     const k = await connect(relayPort, pki, 'a.example.com');
     assert.equal(await k.ask('slow'), 'a:slow\n');
     k.socket.destroy();
@@ -231,28 +241,12 @@ backends:
     const released = new Promise<void>((r) => (release = r));
     let held = false;
     // (The `patient` frontend: its ClientHello deadline outlasts a reload on a busy machine.)
-    const relay = net.createServer((inbound) => {
-      const up = net.connect({ port: patientPort, host: '127.0.0.1' });
-      let first = true;
-      inbound.on('data', async (chunk: Buffer) => {
-        if (!first) return void up.write(chunk);
-        first = false;
-        inbound.pause();
-        up.write(chunk.subarray(0, 20));
-        held = true;
-        await released;
-        up.write(chunk.subarray(20));
-        inbound.resume();
-      });
-      up.on('data', (d) => inbound.write(d));
-      up.on('close', () => inbound.destroy());
-      inbound.on('close', () => up.destroy());
-      up.on('error', () => {});
-      inbound.on('error', () => {});
+    const relayPort = await relayFirstFlight(patientPort, async (chunk, up) => {
+      up.write(chunk.subarray(0, 20));
+      held = true;
+      await released;
+      up.write(chunk.subarray(20));
     });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-    after(() => relay.close());
-    const relayPort = (relay.address() as net.AddressInfo).port;
     const pending = connect(relayPort, pki, 'one.b.example');
     await waitUntil('the first 20 bytes sent', () => held);
     const migratedBefore = (await h.status()).totals.migratedIn;
